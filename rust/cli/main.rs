@@ -1,0 +1,3 @@
+//! The `td-spotify` command line.
+
+fn main() {}

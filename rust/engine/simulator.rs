@@ -1,0 +1,337 @@
+//! A deterministic made-up player: the demo's data source and the tests' ground truth.
+//!
+//! Playback is a pure function of simulated time: a [`Timeline`] of segments (play, pause, gap)
+//! generated from a seed. The same seed always plays the same tracks in the same order with the
+//! same pauses, skips and gaps, so tests can predict every frame.
+
+use std::time::{Duration, Instant};
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use super::playback::{Device, Features, Item, ItemKind, Playback};
+use super::snapshot::EngineState;
+use super::source::{BoxFuture, Source, Update};
+
+/// How the simulator plays.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SimConfig {
+    /// Same seed, same playlist.
+    pub seed: u64,
+    /// Simulated seconds per real second.
+    pub speed: f64,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig { seed: 1, speed: 1.0 }
+    }
+}
+
+/// What happens during one stretch of simulated time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SegmentKind {
+    /// `track` plays from `from_ms` onwards.
+    Play { track: usize, from_ms: u64 },
+    /// `track` is paused at `at_ms`.
+    Pause { track: usize, at_ms: u64 },
+    /// Nothing plays.
+    Gap,
+}
+
+/// One stretch of simulated time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Segment {
+    /// Simulated start, in seconds from the beginning.
+    pub start_s: f64,
+    pub len_s: f64,
+    pub kind: SegmentKind,
+}
+
+impl Segment {
+    pub fn end_s(&self) -> f64 {
+        self.start_s + self.len_s
+    }
+}
+
+/// State of the simulated player at one instant of simulated time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SimState {
+    /// Index into [`Timeline::tracks`], or `None` in a gap.
+    pub track: Option<usize>,
+    pub playing: bool,
+    pub position_ms: f64,
+    /// Simulated time at which this state next changes.
+    pub next_change_s: f64,
+}
+
+/// The made-up playlist and the schedule that plays it.
+#[derive(Debug)]
+pub struct Timeline {
+    rng: StdRng,
+    tracks: Vec<Item>,
+    segments: Vec<Segment>,
+}
+
+const ADJECTIVES: &[&str] = &[
+    "Neon", "Velvet", "Electric", "Silent", "Golden", "Midnight", "Crystal", "Hollow", "Lunar", "Static",
+    "Paper", "Copper", "Violet", "Distant", "Feral", "Liquid",
+];
+const NOUNS: &[&str] = &[
+    "Horizon",
+    "Signals",
+    "Gardens",
+    "Machines",
+    "Tides",
+    "Mirrors",
+    "Avenue",
+    "Echoes",
+    "Satellite",
+    "Harbour",
+    "Circuits",
+    "Lanterns",
+    "Weather",
+    "Orbit",
+    "Parade",
+    "Static",
+];
+const ARTISTS: &[&str] = &[
+    "The Loopback Choir",
+    "Ada Vector",
+    "Kilohertz Club",
+    "Mira Sol",
+    "Juke-V-Box Ensemble",
+    "Null Island",
+    "Odd Meter",
+    "Pale Transistor",
+    "Quartz & Quill",
+    "Low Pass",
+];
+const DEVICES: &[&str] = &["Simulated Speaker", "Installation PC", "Studio Monitor"];
+
+impl Timeline {
+    /// The timeline for `seed`. It grows on demand, so it never runs out.
+    pub fn new(seed: u64) -> Self {
+        let mut timeline =
+            Timeline { rng: StdRng::seed_from_u64(seed), tracks: Vec::new(), segments: Vec::new() };
+        timeline.extend_past(0.0);
+        timeline
+    }
+
+    /// The made-up tracks generated so far (the playlist).
+    pub fn tracks(&self) -> &[Item] {
+        &self.tracks
+    }
+
+    /// The schedule generated so far.
+    pub fn segments(&self) -> &[Segment] {
+        &self.segments
+    }
+
+    /// Generates segments until the schedule covers `t_s` simulated seconds.
+    pub fn extend_past(&mut self, t_s: f64) {
+        while self.segments.last().is_none_or(|s| s.end_s() <= t_s) {
+            self.push_track();
+        }
+    }
+
+    /// State at `t_s` simulated seconds from the start.
+    pub fn state_at(&mut self, t_s: f64) -> SimState {
+        let t_s = t_s.max(0.0);
+        self.extend_past(t_s);
+        let i = self.segments.partition_point(|s| s.end_s() <= t_s);
+        let seg = self.segments[i];
+        let into_ms = (t_s - seg.start_s) * 1000.0;
+        let (track, playing, position_ms) = match seg.kind {
+            SegmentKind::Play { track, from_ms } => (Some(track), true, from_ms as f64 + into_ms),
+            SegmentKind::Pause { track, at_ms } => (Some(track), false, at_ms as f64),
+            SegmentKind::Gap => (None, false, 0.0),
+        };
+        SimState { track, playing, position_ms, next_change_s: seg.end_s() }
+    }
+
+    fn push_track(&mut self) {
+        let index = self.tracks.len();
+        let item = self.make_track(index);
+        let duration_ms = item.duration_ms;
+        self.tracks.push(item);
+        let rng = &mut self.rng;
+        // The first track plays straight through so the demo starts with music.
+        let pause_at =
+            (index > 0 && rng.gen_bool(0.3)).then(|| rng.gen_range(duration_ms / 5..duration_ms * 3 / 5));
+        let skip_at =
+            (index > 0 && rng.gen_bool(0.2)).then(|| rng.gen_range(duration_ms / 2..duration_ms * 4 / 5));
+        let end_ms = skip_at.unwrap_or(duration_ms);
+        let mut start_s = self.segments.last().map_or(0.0, Segment::end_s);
+        let mut push = |len_s: f64, kind: SegmentKind| {
+            self.segments.push(Segment { start_s, len_s, kind });
+            start_s += len_s;
+        };
+        match pause_at.filter(|&at| at < end_ms) {
+            Some(at) => {
+                push(at as f64 / 1000.0, SegmentKind::Play { track: index, from_ms: 0 });
+                push(rng.gen_range(2.0..6.0), SegmentKind::Pause { track: index, at_ms: at });
+                push((end_ms - at) as f64 / 1000.0, SegmentKind::Play { track: index, from_ms: at });
+            }
+            None => push(end_ms as f64 / 1000.0, SegmentKind::Play { track: index, from_ms: 0 }),
+        }
+        // Every third track is followed by silence, and now and then another one is.
+        if index % 3 == 2 || rng.gen_bool(0.15) {
+            push(rng.gen_range(4.0..10.0), SegmentKind::Gap);
+        }
+    }
+
+    fn make_track(&mut self, index: usize) -> Item {
+        let rng = &mut self.rng;
+        let name = format!(
+            "{} {}",
+            ADJECTIVES[rng.gen_range(0..ADJECTIVES.len())],
+            NOUNS[rng.gen_range(0..NOUNS.len())]
+        );
+        let artist = ARTISTS[rng.gen_range(0..ARTISTS.len())];
+        let mut artists = vec![artist.to_owned()];
+        if rng.gen_bool(0.25) {
+            artists.push(ARTISTS[rng.gen_range(0..ARTISTS.len())].to_owned());
+            artists.dedup();
+        }
+        const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+        let id: String = (0..22).map(|_| BASE62[rng.gen_range(0..BASE62.len())] as char).collect();
+        let features = Features {
+            tempo: f64::from(rng.gen_range(160..350u32)) / 2.0,
+            time_signature: if rng.gen_bool(0.1) { 3 } else { 4 },
+            energy: rng.gen_range(0.2..1.0),
+            valence: rng.gen_range(0.05..0.95),
+            danceability: rng.gen_range(0.3..0.95),
+            loudness: rng.gen_range(-14.0..-4.0),
+            beat_offset: rng.gen_range(0.0..0.5),
+        };
+        Item {
+            kind: ItemKind::Track,
+            uri: format!("spotify:track:{id}"),
+            id: Some(id),
+            name,
+            artists,
+            album: format!("Simulated Sessions Vol. {}", index / 4 + 1),
+            album_art_url: Some(format!("https://example.invalid/sim/{index}/640.jpg")),
+            album_art_url_small: Some(format!("https://example.invalid/sim/{index}/64.jpg")),
+            duration_ms: rng.gen_range(150_000..300_000),
+            features: Some(features),
+        }
+    }
+}
+
+/// The simulator as a [`Source`]: plays its timeline in real time times `speed`.
+pub struct Simulator {
+    config: SimConfig,
+    timeline: Timeline,
+    started: Instant,
+    device: Device,
+}
+
+impl Simulator {
+    pub fn new(config: SimConfig, started: Instant) -> Self {
+        let device = Device {
+            name: DEVICES[(config.seed % DEVICES.len() as u64) as usize].to_owned(),
+            kind: "Computer".to_owned(),
+            volume_percent: Some(80),
+        };
+        Simulator { config, timeline: Timeline::new(config.seed), started, device }
+    }
+
+    /// Simulated seconds elapsed at `now`.
+    fn sim_time(&self, now: Instant) -> f64 {
+        now.saturating_duration_since(self.started).as_secs_f64() * self.config.speed
+    }
+
+    /// What the simulated player reports at `now`.
+    pub fn observe(&mut self, now: Instant) -> (Playback, Instant) {
+        let t = self.sim_time(now);
+        let state = self.timeline.state_at(t);
+        let speed = self.config.speed.max(f64::MIN_POSITIVE);
+        let next = self.started + Duration::from_secs_f64(state.next_change_s / speed);
+        let item = state.track.map(|i| self.timeline.tracks[i].clone());
+        // Report whole milliseconds, and date them so the extrapolated position stays exact.
+        let whole_ms = state.position_ms.floor();
+        let behind = Duration::from_secs_f64((state.position_ms - whole_ms) / 1000.0 / speed);
+        let playback = Playback {
+            is_playing: state.playing,
+            progress_ms: whole_ms as u64,
+            observed_at: now.checked_sub(behind).unwrap_or(now),
+            rate: self.config.speed,
+            timestamp_ms: unix_ms(),
+            device: item.as_ref().map(|_| self.device.clone()),
+            context_uri: item.as_ref().map(|_| format!("spotify:playlist:sim{}", self.config.seed)),
+            item,
+            ..Playback::idle(now)
+        };
+        (playback, next)
+    }
+}
+
+fn unix_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+impl Source for Simulator {
+    fn name(&self) -> &'static str {
+        "simulator"
+    }
+
+    fn poll(&mut self, now: Instant) -> BoxFuture<'_, Update> {
+        let (playback, next_change) = self.observe(now);
+        // Wake exactly at the next change; otherwise the readers extrapolate on their own.
+        let next_poll = next_change.max(now + Duration::from_millis(1));
+        let state = EngineState { connected: true, ..EngineState::default() };
+        Box::pin(async move { Update { playback: Some(playback), state, next_poll } })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_seed_same_playlist() {
+        let mut a = Timeline::new(7);
+        let mut b = Timeline::new(7);
+        a.extend_past(3600.0);
+        b.extend_past(3600.0);
+        assert_eq!(a.tracks(), b.tracks());
+        assert_eq!(a.segments(), b.segments());
+        assert_ne!(Timeline::new(8).tracks()[0], a.tracks()[0]);
+    }
+
+    #[test]
+    fn schedule_is_contiguous_and_has_every_kind() {
+        let mut t = Timeline::new(3);
+        t.extend_past(3600.0);
+        let segs = t.segments();
+        for pair in segs.windows(2) {
+            assert!((pair[0].end_s() - pair[1].start_s).abs() < 1e-9);
+        }
+        assert!(segs.iter().any(|s| matches!(s.kind, SegmentKind::Gap)));
+        assert!(segs.iter().any(|s| matches!(s.kind, SegmentKind::Pause { .. })));
+        assert!(matches!(segs[0].kind, SegmentKind::Play { track: 0, from_ms: 0 }));
+    }
+
+    #[test]
+    fn state_follows_the_schedule() {
+        let mut t = Timeline::new(1);
+        let s0 = t.state_at(1.5);
+        assert_eq!(s0.track, Some(0));
+        assert!(s0.playing);
+        assert!((s0.position_ms - 1500.0).abs() < 1e-6);
+        let first_end = t.segments()[0].end_s();
+        assert_eq!(s0.next_change_s, first_end);
+    }
+
+    #[test]
+    fn observation_plays_at_speed() {
+        let start = Instant::now();
+        let mut sim = Simulator::new(SimConfig { seed: 1, speed: 4.0 }, start);
+        let (p, _) = sim.observe(start + Duration::from_millis(500));
+        assert!(p.is_playing);
+        assert_eq!(p.progress_ms, 2000);
+        assert_eq!(p.rate, 4.0);
+    }
+}

@@ -1,0 +1,158 @@
+//! The immutable picture of the engine's state that readers copy from.
+//!
+//! The engine builds a [`Snapshot`] whenever something changes and publishes it with an atomic
+//! pointer swap. Readers (TouchDesigner cooks) pin one with a reference-count increment and
+//! compute the time-dependent channels from it without locking or allocating.
+
+use std::ffi::CString;
+use std::time::Instant;
+
+use super::playback::Playback;
+use super::tempo;
+use crate::schema::{Channel, Row, Status, CHANNEL_COUNT, ROW_COUNT};
+
+/// Everything a reader needs for one cook.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub status: Status,
+    pub connected: bool,
+    pub playback: Playback,
+    /// Increments when a new item starts; readers turn its changes into `track_changed`.
+    pub track_seq: u64,
+    /// Items started since the engine started or the counters were reset.
+    pub track_count: u64,
+    /// Values of the `Now playing` rows, in [`crate::schema::ROWS`] order.
+    pub rows: Vec<CString>,
+    /// Something the user should know about (yellow in TouchDesigner).
+    pub warning: Option<CString>,
+    /// Something the user must fix (red in TouchDesigner).
+    pub error: Option<CString>,
+    /// Name of the source, for the `source` row.
+    pub source: &'static str,
+}
+
+/// What the engine knows besides the playback itself.
+#[derive(Debug, Clone, Default)]
+pub struct EngineState {
+    pub status_text: Option<String>,
+    pub status: Option<Status>,
+    pub connected: bool,
+    pub warning: Option<String>,
+    pub error: Option<String>,
+}
+
+impl Snapshot {
+    /// The snapshot a reader sees before the engine has published anything.
+    pub fn empty(source: &'static str, status: Status) -> Self {
+        let now = Instant::now();
+        Self::build(
+            source,
+            Playback::idle(now),
+            &EngineState { status: Some(status), ..EngineState::default() },
+            0,
+            0,
+        )
+    }
+
+    /// Builds a snapshot, formatting every row once so readers only copy.
+    pub fn build(
+        source: &'static str,
+        playback: Playback,
+        state: &EngineState,
+        track_seq: u64,
+        track_count: u64,
+    ) -> Self {
+        let status = state.status.unwrap_or(match (&playback.item, playback.is_playing) {
+            (None, _) => Status::Waiting,
+            (Some(_), true) => Status::Playing,
+            (Some(_), false) => Status::Paused,
+        });
+        let status_text = state.status_text.clone().unwrap_or_else(|| status.text().to_owned());
+        let mut rows = vec![String::new(); ROW_COUNT];
+        rows[Row::Status as usize] = status_text;
+        rows[Row::Source as usize] = source.to_owned();
+        rows[Row::IsPlaying as usize] = u8::from(playback.is_playing).to_string();
+        rows[Row::ProgressMs as usize] = playback.progress_ms.to_string();
+        rows[Row::Timestamp as usize] = playback.timestamp_ms.to_string();
+        if let Some(device) = &playback.device {
+            rows[Row::Device as usize] = device.name.clone();
+        }
+        if let Some(item) = &playback.item {
+            rows[Row::Name as usize] = item.name.clone();
+            rows[Row::Artists as usize] = item.artists.join(", ");
+            rows[Row::Album as usize] = item.album.clone();
+            rows[Row::AlbumArtUrl as usize] = item.album_art_url.clone().unwrap_or_default();
+            rows[Row::TrackId as usize] = item.id.clone().unwrap_or_default();
+            rows[Row::Uri as usize] = item.uri.clone();
+            rows[Row::DurationMs as usize] = item.duration_ms.to_string();
+        }
+        Snapshot {
+            status,
+            connected: state.connected,
+            playback,
+            track_seq,
+            track_count,
+            rows: rows.into_iter().map(to_cstring).collect(),
+            warning: state.warning.clone().map(to_cstring),
+            error: state.error.clone().map(to_cstring),
+            source,
+        }
+    }
+
+    /// Fills `out` with every channel's value at `now`. Never allocates.
+    ///
+    /// `track_changed` is left at 0: it depends on what each reader saw last.
+    pub fn channels(&self, now: Instant, out: &mut [f32; CHANNEL_COUNT]) {
+        let p = &self.playback;
+        let position = p.position_at(now);
+        let duration = p.item.as_ref().map_or(0.0, |i| i.duration_ms as f64 / 1000.0);
+        let features = p.item.as_ref().and_then(|i| i.features).unwrap_or_default();
+        let (beat_phase, bar_phase) = tempo::phases(position, &features);
+        let mut set = |c: Channel, v: f64| out[c as usize] = v as f32;
+        set(Channel::Connected, f64::from(u8::from(self.connected)));
+        set(Channel::Playing, f64::from(u8::from(p.is_playing && p.item.is_some())));
+        set(Channel::Position, position);
+        set(Channel::Duration, duration);
+        set(Channel::Progress, if duration > 0.0 { position / duration } else { 0.0 });
+        set(Channel::Remaining, (duration - position).max(0.0));
+        set(Channel::TrackChanged, 0.0);
+        set(Channel::TrackCount, self.track_count as f64);
+        set(Channel::Tempo, features.tempo);
+        set(Channel::BeatPhase, beat_phase);
+        set(Channel::BarPhase, bar_phase);
+        set(Channel::Energy, features.energy);
+        set(Channel::Valence, features.valence);
+        set(Channel::Status, f64::from(self.status as u8));
+    }
+
+    /// The value of one row.
+    pub fn row(&self, row: Row) -> &str {
+        self.rows[row as usize].to_str().unwrap_or("")
+    }
+}
+
+/// Row values come from the network: an interior NUL must not lose the rest of the text.
+fn to_cstring(s: String) -> CString {
+    CString::new(s).unwrap_or_else(|e| {
+        let mut bytes = e.into_vec();
+        bytes.retain(|&b| b != 0);
+        CString::new(bytes).unwrap_or_default()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idle_snapshot_waits_for_signal() {
+        let s = Snapshot::build("simulator", Playback::idle(Instant::now()), &EngineState::default(), 0, 0);
+        assert_eq!(s.row(Row::Status), "Waiting for signal…");
+        assert_eq!(s.status, Status::Waiting);
+    }
+
+    #[test]
+    fn nul_bytes_are_dropped_not_the_text() {
+        assert_eq!(to_cstring("a\0b".into()).to_str().unwrap(), "ab");
+    }
+}

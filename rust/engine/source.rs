@@ -1,0 +1,48 @@
+//! Where playback comes from: the simulator, Spotify, or anything a test scripts.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Instant;
+
+use super::playback::Playback;
+use super::snapshot::EngineState;
+
+/// A boxed future, so sources stay object safe.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What one poll of a source found.
+#[derive(Debug)]
+pub struct Update {
+    /// The new observation; `None` keeps the last one (e.g. after a failed request).
+    pub playback: Option<Playback>,
+    /// Status, warnings and errors to show.
+    pub state: EngineState,
+    /// When the engine should poll again (earlier if a command arrives).
+    pub next_poll: Instant,
+}
+
+/// A pulse from an operator, forwarded to the source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pulse {
+    Login,
+    Logout,
+    PlayPause,
+    Next,
+    Previous,
+    ResetCounters,
+}
+
+/// A data source driven by the engine's loop, on the engine's thread.
+pub trait Source: Send {
+    /// Short name shown in the `source` row.
+    fn name(&self) -> &'static str;
+
+    /// Observes playback now. Must not hang: every request it makes has a timeout.
+    fn poll(&mut self, now: Instant) -> BoxFuture<'_, Update>;
+
+    /// Reacts to a pulse; the default ignores it and says so.
+    fn pulse(&mut self, pulse: Pulse) -> BoxFuture<'_, Option<String>> {
+        let name = self.name();
+        Box::pin(async move { Some(format!("{pulse:?} does nothing with the {name} source")) })
+    }
+}

@@ -1,0 +1,226 @@
+//! One operator's view of the engine: its parameters, its pinned snapshot, its edges.
+//!
+//! Safe Rust; `super` wraps it for C. Everything called per cook ([`Instance::cook`] and the
+//! readers) must not allocate or lock, except when a parameter actually changed.
+
+#![deny(unsafe_code)]
+
+use std::ffi::CStr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::engine::snapshot::Snapshot;
+use crate::engine::source::Pulse;
+use crate::engine::{self, Engine};
+use crate::schema::{Channel, Status, CHANNEL_COUNT, ROWS};
+use crate::settings::{ParamValues, Settings};
+
+/// Static snapshot shown while the operator is inactive.
+fn inactive_snapshot() -> Arc<Snapshot> {
+    Arc::new(Snapshot::empty("none", Status::Inactive))
+}
+
+/// Per-operator state behind a C handle.
+pub struct Instance {
+    /// Which operator family this instance serves ([`crate::schema::family`] bits).
+    pub family: u32,
+    params: ParamValues,
+    params_dirty: bool,
+    settings: Settings,
+    engine: Option<Arc<Engine>>,
+    /// The snapshot this cook reads; replaced at the start of the next cook.
+    pinned: Arc<Snapshot>,
+    channels: [f32; CHANNEL_COUNT],
+    last_track_seq: Option<u64>,
+    /// A problem of this operator (not of the engine), e.g. the engine could not start.
+    local_error: Option<String>,
+    /// A short-lived note (e.g. a pulse that was dropped).
+    local_warning: Option<String>,
+    /// Set when a call panicked: the operator shows an error and stops cooking.
+    pub poisoned: Option<String>,
+}
+
+impl Instance {
+    pub fn new(family: u32) -> Self {
+        let params = ParamValues::default();
+        Instance {
+            family,
+            settings: Settings::from_params(&params),
+            params,
+            params_dirty: true,
+            engine: None,
+            pinned: inactive_snapshot(),
+            channels: [0.0; CHANNEL_COUNT],
+            last_track_seq: None,
+            local_error: None,
+            local_warning: None,
+            poisoned: None,
+        }
+    }
+
+    pub fn set_number(&mut self, index: usize, value: f64) {
+        self.params_dirty |= self.params.set_number(index, value);
+    }
+
+    pub fn set_string(&mut self, index: usize, value: &str) {
+        self.params_dirty |= self.params.set_string(index, value);
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Applies changed parameters: may start, share or release an engine.
+    fn apply_params(&mut self) {
+        self.params_dirty = false;
+        let settings = Settings::from_params(&self.params);
+        if settings == self.settings && (self.engine.is_some() || !settings.active) {
+            return;
+        }
+        self.settings = settings;
+        let wanted = self.settings.source_config();
+        let same = match (&self.engine, &wanted) {
+            (Some(e), Some(w)) => e.config() == w,
+            (None, None) => true,
+            _ => false,
+        };
+        if same {
+            return;
+        }
+        self.local_error = None;
+        self.engine = match wanted {
+            None => None,
+            Some(config) => match engine::acquire(&config) {
+                Ok(e) => Some(e),
+                Err(e) => {
+                    self.local_error = Some(e.to_string());
+                    None
+                }
+            },
+        };
+        self.last_track_seq = None;
+    }
+
+    /// Starts a cook: applies parameter changes, pins the current snapshot and computes the
+    /// channels once, so the CHOP, the DAT and the info outputs of this cook agree.
+    pub fn cook(&mut self, now: Instant) {
+        if self.params_dirty {
+            self.apply_params();
+        }
+        match &self.engine {
+            Some(engine) => {
+                // Replacing the pin never frees: the engine's graveyard still holds old snapshots.
+                self.pinned = engine.snapshot();
+            }
+            None if self.pinned.status != Status::Inactive => self.pinned = inactive_snapshot(),
+            None => {}
+        }
+        self.pinned.channels(now, &mut self.channels);
+        let seq = self.pinned.track_seq;
+        let changed = self.last_track_seq.is_some_and(|last| last != seq);
+        self.last_track_seq = Some(seq);
+        self.channels[Channel::TrackChanged as usize] = f32::from(u8::from(changed));
+    }
+
+    /// The channel values of the last cook.
+    pub fn channels(&self) -> &[f32; CHANNEL_COUNT] {
+        &self.channels
+    }
+
+    /// The snapshot pinned by the last cook.
+    pub fn snapshot(&self) -> &Snapshot {
+        &self.pinned
+    }
+
+    /// Handles a pulse parameter by name.
+    pub fn pulse(&mut self, name: &str) -> bool {
+        let pulse = match name {
+            "Login" => Pulse::Login,
+            "Logout" => Pulse::Logout,
+            "Playpause" => Pulse::PlayPause,
+            "Next" => Pulse::Next,
+            "Previous" => Pulse::Previous,
+            "Resetcounters" => Pulse::ResetCounters,
+            _ => return false,
+        };
+        self.local_warning = match &self.engine {
+            Some(engine) => engine.pulse(pulse).err().map(|e| e.to_string()),
+            None => Some(format!("{name} ignored: the operator is not active")),
+        };
+        true
+    }
+
+    /// Number of table rows and columns of the DAT output (header row included).
+    pub fn table_size(&self) -> (usize, usize) {
+        (ROWS.len() + 1, 2)
+    }
+
+    /// One cell of the DAT output.
+    pub fn table_cell(&self, row: usize, col: usize) -> Option<&CStr> {
+        match (row, col) {
+            (0, 0) => Some(c"field"),
+            (0, 1) => Some(c"value"),
+            (r, 0) => ROWS.get(r - 1).map(|spec| spec.c_name),
+            (r, 1) => self.pinned.rows.get(r - 1).map(|v| v.as_c_str()),
+            _ => None,
+        }
+    }
+
+    /// The text TouchDesigner shows in red, if any.
+    pub fn error(&self) -> Option<&str> {
+        self.poisoned
+            .as_deref()
+            .or(self.local_error.as_deref())
+            .or_else(|| self.pinned.error.as_deref().and_then(|e| e.to_str().ok()))
+    }
+
+    /// The text TouchDesigner shows in yellow, if any.
+    pub fn warning(&self) -> Option<&str> {
+        self.local_warning.as_deref().or_else(|| self.pinned.warning.as_deref().and_then(|w| w.to_str().ok()))
+    }
+
+    /// One line for the node's info popup.
+    pub fn info_popup(&self) -> &str {
+        self.pinned.rows[crate::schema::Row::Status as usize].to_str().unwrap_or("")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::{family, Param, Row};
+    use std::time::Duration;
+
+    #[test]
+    fn inactive_instance_outputs_zeros_without_an_engine() {
+        let mut i = Instance::new(family::CHOP);
+        i.set_number(Param::Active as usize, 0.0);
+        i.cook(Instant::now());
+        assert!(i.engine.is_none());
+        assert_eq!(i.snapshot().status, Status::Inactive);
+        assert!(i.channels().iter().all(|&v| v == 0.0));
+    }
+
+    #[test]
+    fn track_changed_is_one_cook_wide() {
+        let mut i = Instance::new(family::CHOP);
+        i.set_number(Param::Simseed as usize, 99.0);
+        i.set_number(Param::Simspeed as usize, 100.0);
+        let mut pulses = 0;
+        let start = Instant::now();
+        let mut last = 0.0;
+        while start.elapsed() < Duration::from_secs(6) {
+            i.cook(Instant::now());
+            let v = i.channels()[Channel::TrackChanged as usize];
+            assert!(v == 0.0 || last == 0.0, "track_changed held for two cooks");
+            if v == 1.0 {
+                pulses += 1;
+            }
+            last = v;
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        assert!(pulses >= 1, "no track change in 600 simulated seconds");
+        assert!(!i.snapshot().row(Row::Source).is_empty());
+    }
+}

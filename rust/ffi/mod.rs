@@ -1,0 +1,541 @@
+//! The C ABI: what the C++ shim (and any other host) calls. Everything `unsafe` lives here.
+//!
+//! # Call order and threads
+//!
+//! TouchDesigner calls every entry point on its main thread, one at a time:
+//!
+//! 1. `Fill*PluginInfo` once at start-up (see `entry.rs`).
+//! 2. `Create*Instance` per operator → [`td_spotify_instance_new`].
+//! 3. `setupParameters` → [`td_spotify_param_count`], [`td_spotify_param_info`],
+//!    [`td_spotify_param_menu_item`].
+//! 4. Each cook: [`td_spotify_set_param_number`] / [`td_spotify_set_param_string`] for every
+//!    parameter, then [`td_spotify_cook`], then [`td_spotify_channels`] (CHOP) or
+//!    [`td_spotify_table_size`] + [`td_spotify_table_cell`] (DAT), then [`td_spotify_warning`],
+//!    [`td_spotify_error`] and [`td_spotify_info_popup`]. None of these allocate unless a
+//!    parameter changed.
+//! 5. `pulsePressed` between cooks → [`td_spotify_pulse`].
+//! 6. `Destroy*Instance` → [`td_spotify_instance_free`]; the last one stops and joins the engine.
+//!
+//! # Errors
+//!
+//! Functions return a [`TdsResult`] or a neutral value; none unwinds. A panic inside a call is
+//! caught, the instance is marked poisoned and [`td_spotify_error`] reports it.
+
+#![warn(clippy::undocumented_unsafe_blocks)]
+
+pub mod instance;
+
+use std::ffi::{c_char, CStr};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::Instant;
+
+use crate::schema::{ParamKind, CHANNELS, CHANNEL_COUNT, PARAMS, ROWS};
+use instance::Instance;
+
+/// Opaque per-operator handle.
+pub struct TdsInstance(Instance);
+
+/// Outcome of a call.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TdsResult {
+    Ok = 0,
+    /// A required pointer was null.
+    NullArgument = 1,
+    /// An index was past the end.
+    OutOfRange = 2,
+    /// A string was not UTF-8.
+    InvalidUtf8 = 3,
+    /// The call panicked; the instance is poisoned (see `td_spotify_error`).
+    Panicked = 4,
+    /// No parameter or pulse has that name.
+    UnknownName = 5,
+    /// The instance is poisoned by an earlier panic.
+    Poisoned = 6,
+}
+
+/// Operator family bits, for [`td_spotify_instance_new`] and [`TdsParamInfo::families`].
+pub const TDS_FAMILY_CHOP: u32 = 1;
+/// See [`TDS_FAMILY_CHOP`].
+pub const TDS_FAMILY_DAT: u32 = 2;
+
+const _: () =
+    assert!(TDS_FAMILY_CHOP == crate::schema::family::CHOP && TDS_FAMILY_DAT == crate::schema::family::DAT);
+/// Upper bound of [`td_spotify_channel_count`], for callers' stack buffers.
+pub const TDS_MAX_CHANNELS: u32 = 64;
+
+const _: () = assert!(CHANNEL_COUNT <= TDS_MAX_CHANNELS as usize);
+
+/// How a parameter is shown.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TdsParamKind {
+    Toggle = 0,
+    Int = 1,
+    Float = 2,
+    Menu = 3,
+    String = 4,
+    Pulse = 5,
+    Folder = 6,
+}
+
+/// Description of one custom parameter. Every string is static and NUL-terminated.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct TdsParamInfo {
+    pub name: *const c_char,
+    pub label: *const c_char,
+    pub page: *const c_char,
+    pub help: *const c_char,
+    pub kind: TdsParamKind,
+    /// [`TDS_FAMILY_CHOP`] / [`TDS_FAMILY_DAT`] bits of the operators that show it.
+    pub families: u32,
+    pub default_value: f64,
+    pub min_value: f64,
+    pub max_value: f64,
+    pub clamp: bool,
+    /// Default of a String or Menu parameter (a menu item's name).
+    pub default_string: *const c_char,
+    pub menu_count: u32,
+}
+
+/// Runs `f`, turning a panic into `fallback` and, when there is an instance, poisoning it.
+fn guard<R>(instance: *mut TdsInstance, fallback: R, f: impl FnOnce() -> R) -> R {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(payload) => {
+            let what = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_owned());
+            // SAFETY: the caller passed either null or a pointer from `td_spotify_instance_new`.
+            if let Some(inst) = unsafe { instance.as_mut() } {
+                let _ = catch_unwind(AssertUnwindSafe(|| {
+                    inst.0.poisoned =
+                        Some(format!("internal error ({what}); please report it and recreate the operator"));
+                }));
+            }
+            fallback
+        }
+    }
+}
+
+/// Runs `f` on a live, unpoisoned instance.
+fn with_instance(instance: *mut TdsInstance, f: impl FnOnce(&mut Instance) -> TdsResult) -> TdsResult {
+    guard(instance, TdsResult::Panicked, || {
+        // SAFETY: the caller passed either null or a live pointer from `td_spotify_instance_new`,
+        // and TouchDesigner calls us from one thread at a time.
+        match unsafe { instance.as_mut() } {
+            None => TdsResult::NullArgument,
+            Some(inst) if inst.0.poisoned.is_some() => TdsResult::Poisoned,
+            Some(inst) => f(&mut inst.0),
+        }
+    })
+}
+
+/// Copies `text` into `buf` (capacity `cap` bytes, NUL included), truncating on a UTF-8
+/// boundary. Returns the full length of `text` in bytes, so a caller can tell it was cut.
+fn copy_out(text: &[u8], buf: *mut c_char, cap: usize) -> usize {
+    if !buf.is_null() && cap > 0 {
+        let mut n = text.len().min(cap - 1);
+        while n > 0 && n < text.len() && (text[n] & 0xC0) == 0x80 {
+            n -= 1;
+        }
+        // SAFETY: the caller promises `buf` holds `cap` bytes; we write `n + 1 <= cap`.
+        unsafe {
+            std::ptr::copy_nonoverlapping(text.as_ptr(), buf.cast::<u8>(), n);
+            *buf.add(n) = 0;
+        }
+    }
+    text.len()
+}
+
+/// Reads a C string argument.
+///
+/// # Safety
+/// `s` must be null or a NUL-terminated string valid for the call.
+unsafe fn arg_str<'a>(s: *const c_char) -> Result<&'a str, TdsResult> {
+    if s.is_null() {
+        return Err(TdsResult::NullArgument);
+    }
+    // SAFETY: non-null and NUL-terminated per this function's contract.
+    unsafe { CStr::from_ptr(s) }.to_str().map_err(|_| TdsResult::InvalidUtf8)
+}
+
+/// The library's version, e.g. `"0.1.0"`. Static; never free it.
+#[no_mangle]
+pub extern "C" fn td_spotify_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+/// Number of CHOP channels (at most [`TDS_MAX_CHANNELS`]).
+#[no_mangle]
+pub extern "C" fn td_spotify_channel_count() -> u32 {
+    CHANNEL_COUNT as u32
+}
+
+/// Name of channel `index`, or null past the end. Static; never free it.
+#[no_mangle]
+pub extern "C" fn td_spotify_channel_name(index: u32) -> *const c_char {
+    CHANNELS.get(index as usize).map_or(std::ptr::null(), |c| c.c_name.as_ptr())
+}
+
+/// Number of rows of the `Now playing` table, header excluded.
+#[no_mangle]
+pub extern "C" fn td_spotify_row_count() -> u32 {
+    ROWS.len() as u32
+}
+
+/// Name of row `index` (the `field` column), or null past the end. Static; never free it.
+#[no_mangle]
+pub extern "C" fn td_spotify_row_name(index: u32) -> *const c_char {
+    ROWS.get(index as usize).map_or(std::ptr::null(), |r| r.c_name.as_ptr())
+}
+
+/// Number of custom parameters.
+#[no_mangle]
+pub extern "C" fn td_spotify_param_count() -> u32 {
+    PARAMS.len() as u32
+}
+
+/// Describes parameter `index`.
+///
+/// # Safety
+/// `out` must be null or point to writable memory for one [`TdsParamInfo`].
+#[no_mangle]
+pub unsafe extern "C" fn td_spotify_param_info(index: u32, out: *mut TdsParamInfo) -> TdsResult {
+    guard(std::ptr::null_mut(), TdsResult::Panicked, || {
+        let Some(p) = PARAMS.get(index as usize) else { return TdsResult::OutOfRange };
+        if out.is_null() {
+            return TdsResult::NullArgument;
+        }
+        let kind = match p.kind {
+            ParamKind::Toggle => TdsParamKind::Toggle,
+            ParamKind::Int => TdsParamKind::Int,
+            ParamKind::Float => TdsParamKind::Float,
+            ParamKind::Menu => TdsParamKind::Menu,
+            ParamKind::String => TdsParamKind::String,
+            ParamKind::Pulse => TdsParamKind::Pulse,
+            ParamKind::Folder => TdsParamKind::Folder,
+        };
+        let info = TdsParamInfo {
+            name: p.name.as_ptr(),
+            label: p.label.as_ptr(),
+            page: p.page.as_ptr(),
+            help: p.help.as_ptr(),
+            kind,
+            families: p.families,
+            default_value: p.default,
+            min_value: p.min,
+            max_value: p.max,
+            clamp: p.clamp,
+            default_string: p.default_str.as_ptr(),
+            menu_count: p.menu.len() as u32,
+        };
+        // SAFETY: checked non-null; the caller promises it is writable.
+        unsafe { out.write(info) };
+        TdsResult::Ok
+    })
+}
+
+/// Name (token) and label of item `item` of menu parameter `param`. Static strings.
+///
+/// # Safety
+/// `name` and `label` must each be null or writable for one pointer.
+#[no_mangle]
+pub unsafe extern "C" fn td_spotify_param_menu_item(
+    param: u32,
+    item: u32,
+    name: *mut *const c_char,
+    label: *mut *const c_char,
+) -> TdsResult {
+    guard(std::ptr::null_mut(), TdsResult::Panicked, || {
+        let Some(entry) = PARAMS.get(param as usize).and_then(|p| p.menu.get(item as usize)) else {
+            return TdsResult::OutOfRange;
+        };
+        // SAFETY: each pointer is checked for null; the caller promises they are writable.
+        unsafe {
+            if let Some(n) = name.as_mut() {
+                *n = entry.name.as_ptr();
+            }
+            if let Some(l) = label.as_mut() {
+                *l = entry.label.as_ptr();
+            }
+        }
+        TdsResult::Ok
+    })
+}
+
+/// Creates the state of one operator of `family` ([`TDS_FAMILY_CHOP`] or [`TDS_FAMILY_DAT`]).
+/// Never returns null unless out of memory. Free it with [`td_spotify_instance_free`].
+#[no_mangle]
+pub extern "C" fn td_spotify_instance_new(family: u32) -> *mut TdsInstance {
+    guard(std::ptr::null_mut(), std::ptr::null_mut(), || {
+        Box::into_raw(Box::new(TdsInstance(Instance::new(family))))
+    })
+}
+
+/// Destroys an instance; the last one using an engine stops and joins its thread.
+/// `td_spotify_instance_free(NULL)` does nothing.
+///
+/// # Safety
+/// `instance` must be null or a pointer from [`td_spotify_instance_new`] not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn td_spotify_instance_free(instance: *mut TdsInstance) {
+    guard(std::ptr::null_mut(), (), || {
+        if !instance.is_null() {
+            // SAFETY: per the contract, this is the pointer `Box::into_raw` returned, freed once.
+            drop(unsafe { Box::from_raw(instance) });
+        }
+    });
+}
+
+/// Sets numeric parameter `index` (toggle, int, float or menu index). Cheap when unchanged.
+///
+/// # Safety
+/// `instance` must be null or live.
+#[no_mangle]
+pub unsafe extern "C" fn td_spotify_set_param_number(
+    instance: *mut TdsInstance,
+    index: u32,
+    value: f64,
+) -> TdsResult {
+    with_instance(instance, |inst| {
+        if index as usize >= PARAMS.len() {
+            return TdsResult::OutOfRange;
+        }
+        inst.set_number(index as usize, value);
+        TdsResult::Ok
+    })
+}
+
+/// Sets string or menu parameter `index` (a menu passes its token). Cheap when unchanged.
+///
+/// # Safety
+/// `instance` must be null or live; `value` null or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn td_spotify_set_param_string(
+    instance: *mut TdsInstance,
+    index: u32,
+    value: *const c_char,
+) -> TdsResult {
+    with_instance(instance, |inst| {
+        if index as usize >= PARAMS.len() {
+            return TdsResult::OutOfRange;
+        }
+        // SAFETY: forwarded contract of this function.
+        match unsafe { arg_str(value) } {
+            Ok(v) => {
+                inst.set_string(index as usize, v);
+                TdsResult::Ok
+            }
+            Err(e) => e,
+        }
+    })
+}
+
+/// Handles pulse parameter `name` (e.g. `"Login"`).
+///
+/// # Safety
+/// `instance` must be null or live; `name` null or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn td_spotify_pulse(instance: *mut TdsInstance, name: *const c_char) -> TdsResult {
+    with_instance(instance, |inst| {
+        // SAFETY: forwarded contract of this function.
+        match unsafe { arg_str(name) } {
+            Ok(n) if inst.pulse(n) => TdsResult::Ok,
+            Ok(_) => TdsResult::UnknownName,
+            Err(e) => e,
+        }
+    })
+}
+
+/// Starts a cook: applies parameter changes, pins the current snapshot, computes channels.
+///
+/// # Safety
+/// `instance` must be null or live.
+#[no_mangle]
+pub unsafe extern "C" fn td_spotify_cook(instance: *mut TdsInstance) -> TdsResult {
+    with_instance(instance, |inst| {
+        inst.cook(Instant::now());
+        TdsResult::Ok
+    })
+}
+
+/// Copies up to `cap` channel values of the last cook into `out`; returns how many it wrote.
+///
+/// # Safety
+/// `instance` must be null or live; `out` null or writable for `cap` floats.
+#[no_mangle]
+pub unsafe extern "C" fn td_spotify_channels(instance: *mut TdsInstance, out: *mut f32, cap: u32) -> u32 {
+    let mut written = 0;
+    with_instance(instance, |inst| {
+        if out.is_null() {
+            return TdsResult::NullArgument;
+        }
+        let values = inst.channels();
+        let n = values.len().min(cap as usize);
+        // SAFETY: `out` is non-null and the caller promises room for `cap >= n` floats.
+        unsafe { std::ptr::copy_nonoverlapping(values.as_ptr(), out, n) };
+        written = n as u32;
+        TdsResult::Ok
+    });
+    written
+}
+
+/// Size of the DAT table of the last cook, header row included.
+///
+/// # Safety
+/// `instance` must be null or live; `rows`, `cols` null or writable.
+#[no_mangle]
+pub unsafe extern "C" fn td_spotify_table_size(
+    instance: *mut TdsInstance,
+    rows: *mut u32,
+    cols: *mut u32,
+) -> TdsResult {
+    with_instance(instance, |inst| {
+        let (r, c) = inst.table_size();
+        // SAFETY: each pointer is checked for null; the caller promises they are writable.
+        unsafe {
+            if let Some(rows) = rows.as_mut() {
+                *rows = r as u32;
+            }
+            if let Some(cols) = cols.as_mut() {
+                *cols = c as u32;
+            }
+        }
+        TdsResult::Ok
+    })
+}
+
+/// Copies cell (`row`, `col`) of the DAT table into `buf` (`cap` bytes, NUL-terminated,
+/// truncated on a UTF-8 boundary). Returns the cell's full length in bytes (0 past the end).
+///
+/// # Safety
+/// `instance` must be null or live; `buf` null or writable for `cap` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn td_spotify_table_cell(
+    instance: *mut TdsInstance,
+    row: u32,
+    col: u32,
+    buf: *mut c_char,
+    cap: usize,
+) -> usize {
+    let mut len = 0;
+    with_instance(instance, |inst| {
+        let cell = inst.table_cell(row as usize, col as usize).map_or(&b""[..], CStr::to_bytes);
+        len = copy_out(cell, buf, cap);
+        TdsResult::Ok
+    });
+    len
+}
+
+/// Shared body of the three message getters.
+fn message(
+    instance: *mut TdsInstance,
+    buf: *mut c_char,
+    cap: usize,
+    pick: fn(&Instance) -> Option<&str>,
+) -> usize {
+    let mut len = 0;
+    guard(instance, (), || {
+        // SAFETY: the caller passed null or a live instance.
+        len = match unsafe { instance.as_ref() } {
+            None => 0,
+            Some(inst) => copy_out(pick(&inst.0).unwrap_or("").as_bytes(), buf, cap),
+        };
+    });
+    len
+}
+
+/// Copies the current warning into `buf`; returns its length, 0 when there is none.
+///
+/// # Safety
+/// `instance` must be null or live; `buf` null or writable for `cap` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn td_spotify_warning(
+    instance: *mut TdsInstance,
+    buf: *mut c_char,
+    cap: usize,
+) -> usize {
+    message(instance, buf, cap, Instance::warning)
+}
+
+/// Copies the current error into `buf`; returns its length, 0 when there is none.
+/// A poisoned instance always has one.
+///
+/// # Safety
+/// `instance` must be null or live; `buf` null or writable for `cap` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn td_spotify_error(instance: *mut TdsInstance, buf: *mut c_char, cap: usize) -> usize {
+    message(instance, buf, cap, Instance::error)
+}
+
+/// Copies a one-line summary for the node's info popup into `buf`; returns its length.
+///
+/// # Safety
+/// `instance` must be null or live; `buf` null or writable for `cap` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn td_spotify_info_popup(
+    instance: *mut TdsInstance,
+    buf: *mut c_char,
+    cap: usize,
+) -> usize {
+    message(instance, buf, cap, |i| Some(i.info_popup()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_out_truncates_on_char_boundary() {
+        let mut buf = [0 as c_char; 4];
+        let text = "aé€".as_bytes(); // 1 + 2 + 3 bytes
+        assert_eq!(copy_out(text, buf.as_mut_ptr(), buf.len()), 6);
+        // SAFETY: copy_out NUL-terminated the buffer.
+        let got = unsafe { CStr::from_ptr(buf.as_ptr()) };
+        assert_eq!(got.to_str().unwrap(), "aé");
+        assert_eq!(copy_out(text, std::ptr::null_mut(), 0), 6);
+    }
+
+    #[test]
+    fn null_handles_are_errors_not_crashes() {
+        // SAFETY: null is allowed everywhere.
+        unsafe {
+            assert_eq!(td_spotify_cook(std::ptr::null_mut()), TdsResult::NullArgument);
+            assert_eq!(td_spotify_pulse(std::ptr::null_mut(), std::ptr::null()), TdsResult::NullArgument);
+            assert_eq!(td_spotify_channels(std::ptr::null_mut(), std::ptr::null_mut(), 3), 0);
+            td_spotify_instance_free(std::ptr::null_mut());
+        }
+    }
+
+    #[test]
+    fn bad_strings_are_refused() {
+        let inst = td_spotify_instance_new(TDS_FAMILY_DAT);
+        let bad = [0xFFu8 as c_char, 0];
+        // SAFETY: `inst` is live, `bad` is NUL-terminated.
+        unsafe {
+            assert_eq!(td_spotify_set_param_string(inst, 1, bad.as_ptr()), TdsResult::InvalidUtf8);
+            assert_eq!(td_spotify_pulse(inst, c"Nope".as_ptr()), TdsResult::UnknownName);
+            assert_eq!(td_spotify_set_param_number(inst, 9999, 1.0), TdsResult::OutOfRange);
+            td_spotify_instance_free(inst);
+        }
+    }
+
+    #[test]
+    fn a_panic_poisons_the_instance() {
+        let inst = td_spotify_instance_new(TDS_FAMILY_CHOP);
+        let r = with_instance(inst, |_| panic!("boom"));
+        assert_eq!(r, TdsResult::Panicked);
+        // SAFETY: `inst` is live.
+        unsafe {
+            assert_eq!(td_spotify_cook(inst), TdsResult::Poisoned);
+            let mut buf = [0 as c_char; 256];
+            assert!(td_spotify_error(inst, buf.as_mut_ptr(), buf.len()) > 0);
+            assert!(CStr::from_ptr(buf.as_ptr()).to_str().unwrap().contains("boom"));
+            td_spotify_instance_free(inst);
+        }
+    }
+}

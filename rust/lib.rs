@@ -1,0 +1,14 @@
+//! td-spotify: Spotify playback as TouchDesigner channels and rows.
+//!
+//! The engine ([`engine`]) follows a data source on its own thread and publishes immutable
+//! snapshots; the C ABI ([`ffi`]) lets the C++ shim in `cpp/` copy them into TouchDesigner's
+//! buffers every cook. [`schema`] names everything the artist sees.
+
+#![deny(unsafe_code)]
+
+pub mod config;
+pub mod engine;
+#[allow(unsafe_code)]
+pub mod ffi;
+pub mod schema;
+pub mod settings;

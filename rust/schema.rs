@@ -1,0 +1,322 @@
+//! The names TouchDesigner users see: channels, rows and parameters.
+//!
+//! These tables are the single source of truth. The C++ shim reads them through the C ABI, the CLI
+//! prints them, `TouchDesigner/README.md` is generated from them and the tests compare against
+//! them. A name, once shipped, never changes: it is saved in `.toe` files and typed into artists'
+//! expressions. New entries go at the end of their group.
+
+use std::ffi::CStr;
+
+/// Turns a string literal into a `&'static CStr` at compile time.
+macro_rules! cstr {
+    ($s:expr) => {
+        match CStr::from_bytes_with_nul(concat!($s, "\0").as_bytes()) {
+            Ok(c) => c,
+            Err(_) => panic!("name contains a NUL byte"),
+        }
+    };
+}
+
+/// One CHOP channel: its name, unit and what it means.
+#[derive(Debug)]
+pub struct ChannelSpec {
+    pub name: &'static str,
+    pub c_name: &'static CStr,
+    pub unit: &'static str,
+    pub range: &'static str,
+    pub help: &'static str,
+}
+
+macro_rules! channels {
+    ($($variant:ident => $name:literal, $unit:literal, $range:literal, $help:literal;)*) => {
+        /// Index of each channel in [`CHANNELS`] and in the CHOP's output.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        #[repr(usize)]
+        pub enum Channel { $($variant),* }
+
+        /// Every CHOP channel, in output order.
+        pub const CHANNELS: &[ChannelSpec] = &[
+            $(ChannelSpec { name: $name, c_name: cstr!($name), unit: $unit, range: $range, help: $help }),*
+        ];
+    };
+}
+
+channels! {
+    Connected => "connected", "bool", "0/1", "1 while the source is reachable and, for Spotify, logged in.";
+    Playing => "playing", "bool", "0/1", "1 while a track is playing (0 when paused or idle).";
+    Position => "position", "s", "0 – duration", "Playback position, extrapolated every frame between updates.";
+    Duration => "duration", "s", "≥ 0", "Length of the current item; 0 when nothing plays.";
+    Progress => "progress", "ratio", "0 – 1", "position / duration: wire it to a bar.";
+    Remaining => "remaining", "s", "≥ 0", "duration − position.";
+    TrackChanged => "track_changed", "pulse", "0/1", "1 for exactly one cook after a new item starts.";
+    TrackCount => "track_count", "count", "≥ 0", "Items started since the engine started (or Resetcounters).";
+    Tempo => "tempo", "BPM", "0 – 300", "Beats per minute of the current item; 0 when unknown.";
+    BeatPhase => "beat_phase", "ratio", "0 – 1", "Where in the current beat we are: ramps 0→1 once per beat.";
+    BarPhase => "bar_phase", "ratio", "0 – 1", "Where in the current bar we are: ramps 0→1 once per bar.";
+    Energy => "energy", "ratio", "0 – 1", "Perceived intensity of the current item; 0 when unknown.";
+    Valence => "valence", "ratio", "0 – 1", "Musical positiveness of the current item; 0 when unknown.";
+    Status => "status", "code", "0 – 7", "Engine state as a number; see the status codes table.";
+}
+
+/// Number of CHOP channels.
+pub const CHANNEL_COUNT: usize = CHANNELS.len();
+
+/// One row of the `Now playing` table (`field | value`).
+#[derive(Debug)]
+pub struct RowSpec {
+    pub name: &'static str,
+    pub c_name: &'static CStr,
+    pub help: &'static str,
+}
+
+macro_rules! rows {
+    ($($variant:ident => $name:literal, $help:literal;)*) => {
+        /// Index of each row in [`ROWS`] (row 0 of the table is the `field | value` header).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        #[repr(usize)]
+        pub enum Row { $($variant),* }
+
+        /// Every row of the `Now playing` table, in order.
+        pub const ROWS: &[RowSpec] = &[
+            $(RowSpec { name: $name, c_name: cstr!($name), help: $help }),*
+        ];
+    };
+}
+
+rows! {
+    Status => "status", "Human-readable state, e.g. `Playing`, `Paused`, `Waiting for signal…`.";
+    Name => "name", "Title of the track or episode.";
+    Artists => "artists", "Artists joined with `, ` (the show's name for a podcast episode).";
+    Album => "album", "Album name (empty for episodes).";
+    AlbumArtUrl => "album_art_url", "URL of the largest cover image; empty when there is none.";
+    TrackId => "track_id", "Spotify id (empty for local files and ads).";
+    Uri => "uri", "Spotify URI, e.g. `spotify:track:…`.";
+    DurationMs => "duration_ms", "Length in milliseconds.";
+    ProgressMs => "progress_ms", "Position in milliseconds at the last update (the `position` channel is smooth).";
+    Timestamp => "timestamp", "Unix time in milliseconds of the last update from the source.";
+    IsPlaying => "is_playing", "`1` while playing, `0` otherwise.";
+    Device => "device", "Name of the playing device.";
+    Source => "source", "Where the data comes from: `simulator` or `spotify`.";
+}
+
+/// Number of rows in the `Now playing` table, header excluded.
+pub const ROW_COUNT: usize = ROWS.len();
+
+/// What the numeric `status` channel means. The text is the `status` row's default wording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[repr(u8)]
+pub enum Status {
+    /// The operator's `Active` toggle is off.
+    #[default]
+    Inactive = 0,
+    /// Connected, but nothing is playing.
+    Waiting = 1,
+    Playing = 2,
+    Paused = 3,
+    /// Spotify needs a (new) login.
+    LoginRequired = 4,
+    /// The source cannot be reached; the engine retries by itself.
+    Offline = 5,
+    /// A problem the user must fix (bad settings, app not allowed…).
+    Error = 6,
+    /// Starting up or logging in.
+    Connecting = 7,
+}
+
+impl Status {
+    /// Every status, in code order (for docs and tests).
+    pub fn all() -> [Status; 8] {
+        [
+            Status::Inactive,
+            Status::Waiting,
+            Status::Playing,
+            Status::Paused,
+            Status::LoginRequired,
+            Status::Offline,
+            Status::Error,
+            Status::Connecting,
+        ]
+    }
+
+    /// The default wording of the `status` row.
+    pub fn text(self) -> &'static str {
+        match self {
+            Status::Inactive => "Inactive",
+            Status::Waiting => "Waiting for signal…",
+            Status::Playing => "Playing",
+            Status::Paused => "Paused",
+            Status::LoginRequired => "Login required",
+            Status::Offline => "Offline",
+            Status::Error => "Error",
+            Status::Connecting => "Connecting…",
+        }
+    }
+}
+
+/// Which TouchDesigner operator family a parameter belongs to (bit mask).
+pub mod family {
+    pub const CHOP: u32 = 1;
+    pub const DAT: u32 = 2;
+    pub const BOTH: u32 = CHOP | DAT;
+}
+
+/// How a parameter is shown in TouchDesigner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum ParamKind {
+    Toggle = 0,
+    Int = 1,
+    Float = 2,
+    Menu = 3,
+    String = 4,
+    Pulse = 5,
+    Folder = 6,
+}
+
+/// One entry of a menu parameter: the token saved in the `.toe` and the label shown.
+#[derive(Debug)]
+pub struct MenuItem {
+    pub name: &'static CStr,
+    pub label: &'static CStr,
+}
+
+/// One custom parameter, as it appears on the operator's `Spotify` page.
+#[derive(Debug)]
+pub struct ParamSpec {
+    pub name: &'static CStr,
+    pub label: &'static CStr,
+    pub page: &'static CStr,
+    pub kind: ParamKind,
+    /// Which families show it ([`family`] bits).
+    pub families: u32,
+    pub default: f64,
+    pub min: f64,
+    pub max: f64,
+    pub clamp: bool,
+    /// Default of a String or Menu parameter.
+    pub default_str: &'static CStr,
+    pub menu: &'static [MenuItem],
+    pub help: &'static CStr,
+}
+
+impl ParamSpec {
+    /// The parameter's name as UTF-8.
+    pub fn name_str(&self) -> &'static str {
+        self.name.to_str().unwrap_or("")
+    }
+}
+
+/// Page every parameter lives on.
+pub const PAGE: &CStr = c"Spotify";
+/// Page of the simulator's settings.
+pub const SIM_PAGE: &CStr = c"Simulator";
+
+const SOURCE_MENU: &[MenuItem] =
+    &[MenuItem { name: c"Simulator", label: c"Simulator" }, MenuItem { name: c"Spotify", label: c"Spotify" }];
+
+const fn param(name: &'static CStr, label: &'static CStr, kind: ParamKind) -> ParamSpec {
+    ParamSpec {
+        name,
+        label,
+        page: PAGE,
+        kind,
+        families: family::BOTH,
+        default: 0.0,
+        min: 0.0,
+        max: 1.0,
+        clamp: false,
+        default_str: c"",
+        menu: &[],
+        help: c"",
+    }
+}
+
+/// Index of each parameter in [`PARAMS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(usize)]
+pub enum Param {
+    Active,
+    Source,
+    Simseed,
+    Simspeed,
+}
+
+/// Every custom parameter, in the order they are appended.
+pub const PARAMS: &[ParamSpec] = &[
+    ParamSpec {
+        default: 1.0,
+        help: c"Off releases the engine and outputs zeros.",
+        ..param(c"Active", c"Active", ParamKind::Toggle)
+    },
+    ParamSpec {
+        default_str: c"Simulator",
+        menu: SOURCE_MENU,
+        help: c"Simulator plays made-up tracks (no account needed); Spotify follows your account.",
+        ..param(c"Source", c"Source", ParamKind::Menu)
+    },
+    ParamSpec {
+        page: SIM_PAGE,
+        default: 1.0,
+        min: 0.0,
+        max: 1000.0,
+        clamp: true,
+        help: c"Seed of the simulated playlist: the same seed plays the same tracks.",
+        ..param(c"Simseed", c"Simulator Seed", ParamKind::Int)
+    },
+    ParamSpec {
+        page: SIM_PAGE,
+        default: 1.0,
+        min: 0.01,
+        max: 100.0,
+        clamp: true,
+        help: c"How fast simulated time runs (1 = real time).",
+        ..param(c"Simspeed", c"Simulator Speed", ParamKind::Float)
+    },
+];
+
+/// Looks a parameter up by its TouchDesigner name.
+pub fn param_index(name: &[u8]) -> Option<usize> {
+    PARAMS.iter().position(|p| p.name.to_bytes() == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channel_names_are_lowercase_and_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for c in CHANNELS {
+            assert!(c.name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'), "{}", c.name);
+            assert!(seen.insert(c.name), "duplicate channel {}", c.name);
+            assert_eq!(c.c_name.to_str().unwrap(), c.name);
+        }
+        assert_eq!(CHANNELS[Channel::Status as usize].name, "status");
+    }
+
+    #[test]
+    fn row_names_are_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for r in ROWS {
+            assert!(seen.insert(r.name), "duplicate row {}", r.name);
+        }
+        assert_eq!(ROWS[Row::Source as usize].name, "source");
+    }
+
+    /// TouchDesigner rejects parameter names that are not `Capitalised` then lowercase/digits.
+    #[test]
+    fn parameter_names_follow_touchdesigner_rules() {
+        let mut seen = std::collections::HashSet::new();
+        for (i, p) in PARAMS.iter().enumerate() {
+            let name = p.name_str();
+            let mut bytes = name.bytes();
+            assert!(bytes.next().is_some_and(|b| b.is_ascii_uppercase()), "{name}");
+            assert!(bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()), "{name}");
+            assert!(seen.insert(name), "duplicate parameter {name}");
+            assert_eq!(param_index(name.as_bytes()), Some(i));
+            if p.kind == ParamKind::Menu {
+                assert!(p.menu.iter().any(|m| m.name == p.default_str), "{name} default");
+            }
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! TouchDesigner parameter values, raw and validated.
+//!
+//! The shim pushes raw values ([`ParamValues`]) every cook; when one changes they are validated
+//! once into [`Settings`], which is all the rest of the plugin sees.
+
+use crate::config::{SourceConfig, SpotifyConfig};
+use crate::engine::simulator::SimConfig;
+use crate::schema::{Param, ParamKind, PARAMS};
+
+/// The raw value of every parameter, in [`PARAMS`] order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParamValues {
+    numbers: Vec<f64>,
+    strings: Vec<String>,
+}
+
+impl Default for ParamValues {
+    fn default() -> Self {
+        ParamValues {
+            numbers: PARAMS.iter().map(|p| p.default).collect(),
+            strings: PARAMS.iter().map(|p| p.default_str.to_string_lossy().into_owned()).collect(),
+        }
+    }
+}
+
+impl ParamValues {
+    /// Sets a numeric value; returns whether it changed. Never allocates.
+    pub fn set_number(&mut self, index: usize, value: f64) -> bool {
+        match self.numbers.get_mut(index) {
+            Some(slot) if *slot != value && !(slot.is_nan() && value.is_nan()) => {
+                *slot = value;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Sets a string value; returns whether it changed. Allocates only when it did.
+    pub fn set_string(&mut self, index: usize, value: &str) -> bool {
+        match self.strings.get_mut(index) {
+            Some(slot) if slot != value => {
+                value.clone_into(slot);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    pub fn number(&self, param: Param) -> f64 {
+        self.numbers[param as usize]
+    }
+
+    pub fn string(&self, param: Param) -> &str {
+        &self.strings[param as usize]
+    }
+
+    /// A menu's token: TouchDesigner hands over the token as a string.
+    fn menu(&self, param: Param) -> &str {
+        debug_assert_eq!(PARAMS[param as usize].kind, ParamKind::Menu);
+        self.string(param)
+    }
+}
+
+/// Which data source the operator follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    Simulator,
+    Spotify,
+}
+
+/// Validated settings of one operator.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub active: bool,
+    pub source: SourceKind,
+    pub sim: SimConfig,
+    pub spotify: SpotifyConfig,
+}
+
+impl Settings {
+    /// Validates raw values; out-of-range numbers are clamped rather than refused, as TD would.
+    pub fn from_params(values: &ParamValues) -> Settings {
+        let source = match values.menu(Param::Source) {
+            "Spotify" => SourceKind::Spotify,
+            _ => SourceKind::Simulator,
+        };
+        let speed = values.number(Param::Simspeed);
+        Settings {
+            active: values.number(Param::Active) >= 0.5,
+            source,
+            sim: SimConfig {
+                seed: values.number(Param::Simseed).max(0.0) as u64,
+                speed: if speed.is_finite() && speed > 0.0 { speed.min(1000.0) } else { 1.0 },
+            },
+            spotify: SpotifyConfig::default(),
+        }
+    }
+
+    /// The engine this operator needs, or `None` when inactive.
+    pub fn source_config(&self) -> Option<SourceConfig> {
+        if !self.active {
+            return None;
+        }
+        Some(match self.source {
+            SourceKind::Simulator => SourceConfig::Simulator(self.sim),
+            SourceKind::Spotify => SourceConfig::Spotify(self.spotify.clone()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_run_the_simulator() {
+        let s = Settings::from_params(&ParamValues::default());
+        assert!(s.active);
+        assert_eq!(s.source, SourceKind::Simulator);
+        assert_eq!(s.sim, SimConfig { seed: 1, speed: 1.0 });
+    }
+
+    #[test]
+    fn changes_are_detected() {
+        let mut v = ParamValues::default();
+        assert!(!v.set_number(Param::Active as usize, 1.0));
+        assert!(v.set_number(Param::Active as usize, 0.0));
+        assert!(v.set_string(Param::Source as usize, "Spotify"));
+        assert!(!v.set_string(Param::Source as usize, "Spotify"));
+        assert!(!v.set_number(999, 1.0));
+        let s = Settings::from_params(&v);
+        assert!(!s.active);
+        assert_eq!(s.source_config(), None);
+    }
+}
