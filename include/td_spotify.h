@@ -187,6 +187,30 @@ size_t td_spotify_error(struct TdsInstance *instance, char *buf, size_t cap);
 // `instance` must be null or live; `buf` null or writable for `cap` bytes.
 size_t td_spotify_info_popup(struct TdsInstance *instance, char *buf, size_t cap);
 
+// Number of Info CHOP channels (also the rows of the Info DAT).
+uint32_t td_spotify_info_count(void);
+
+// Name of Info CHOP channel `index`, or null past the end. Static; never free it.
+const char *td_spotify_info_name(uint32_t index);
+
+// Value of Info CHOP channel `index` for the last cook (0 past the end).
+//
+// # Safety
+// `instance` must be null or live.
+double td_spotify_info_value(struct TdsInstance *instance, uint32_t index);
+
+// Hands the CHOP's input audio to the beat tracker: `channels[c]` points to `num_samples`
+// floats for each of `num_channels` channels. Call before [`td_spotify_cook`]; no allocation.
+//
+// # Safety
+// `instance` must be null or live; `channels` null or valid for `num_channels` pointers, each
+// valid for `num_samples` floats, for the duration of the call.
+enum TdsResult td_spotify_push_audio(struct TdsInstance *instance,
+                                     const float *const *channels,
+                                     uint32_t num_channels,
+                                     uint32_t num_samples,
+                                     double sample_rate);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

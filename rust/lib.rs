@@ -6,6 +6,8 @@
 
 #![deny(unsafe_code)]
 
+pub mod api;
+pub mod auth;
 pub mod config;
 pub mod engine;
 #[allow(unsafe_code)]

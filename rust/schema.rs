@@ -153,6 +153,37 @@ impl Status {
     }
 }
 
+/// One value of the Info CHOP (and row of the Info DAT).
+#[derive(Debug)]
+pub struct InfoSpec {
+    pub name: &'static str,
+    pub c_name: &'static CStr,
+    pub help: &'static str,
+}
+
+macro_rules! infos {
+    ($($variant:ident => $name:literal, $help:literal;)*) => {
+        /// Index of each value in [`INFOS`].
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        #[repr(usize)]
+        pub enum Info { $($variant),* }
+
+        /// Every Info CHOP channel, in order.
+        pub const INFOS: &[InfoSpec] = &[
+            $(InfoSpec { name: $name, c_name: cstr!($name), help: $help }),*
+        ];
+    };
+}
+
+infos! {
+    Requests => "requests", "Requests the engine made to the source.";
+    Errors => "errors", "Requests that failed.";
+    RateLimited => "rate_limited", "Times Spotify answered 429 (too many requests).";
+    LastLatencyMs => "last_latency_ms", "Round trip of the last request, in milliseconds.";
+    SnapshotAgeMs => "snapshot_age_ms", "Time since the engine last published, in milliseconds.";
+    EngineThreads => "engine_threads", "Engine threads running in this process.";
+}
+
 /// Which TouchDesigner operator family a parameter belongs to (bit mask).
 pub mod family {
     pub const CHOP: u32 = 1;

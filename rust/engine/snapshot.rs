@@ -29,6 +29,23 @@ pub struct Snapshot {
     pub error: Option<CString>,
     /// Name of the source, for the `source` row.
     pub source: &'static str,
+    /// Request counters, for the Info CHOP/DAT.
+    pub stats: Stats,
+    /// When the engine built this snapshot.
+    pub published_at: Instant,
+}
+
+/// Counters of the engine's work, shown by the Info CHOP and DAT.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Stats {
+    /// Requests made to the source since the engine started.
+    pub requests: u64,
+    /// Requests that failed.
+    pub errors: u64,
+    /// Times the source answered 429.
+    pub rate_limited: u64,
+    /// Round trip of the last request, in milliseconds.
+    pub last_latency_ms: f64,
 }
 
 /// What the engine knows besides the playback itself.
@@ -39,6 +56,7 @@ pub struct EngineState {
     pub connected: bool,
     pub warning: Option<String>,
     pub error: Option<String>,
+    pub stats: Stats,
 }
 
 impl Snapshot {
@@ -96,6 +114,8 @@ impl Snapshot {
             warning: state.warning.clone().map(to_cstring),
             error: state.error.clone().map(to_cstring),
             source,
+            stats: state.stats,
+            published_at: Instant::now(),
         }
     }
 

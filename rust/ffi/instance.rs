@@ -12,7 +12,7 @@ use std::time::Instant;
 use crate::engine::snapshot::Snapshot;
 use crate::engine::source::Pulse;
 use crate::engine::{self, Engine};
-use crate::schema::{Channel, Status, CHANNEL_COUNT, ROWS};
+use crate::schema::{Channel, Info, Status, CHANNEL_COUNT, ROWS};
 use crate::settings::{ParamValues, Settings};
 
 /// Static snapshot shown while the operator is inactive.
@@ -178,6 +178,28 @@ impl Instance {
     /// The text TouchDesigner shows in yellow, if any.
     pub fn warning(&self) -> Option<&str> {
         self.local_warning.as_deref().or_else(|| self.pinned.warning.as_deref().and_then(|w| w.to_str().ok()))
+    }
+
+    /// Value of Info CHOP channel `index` at `now`.
+    pub fn info(&self, index: usize, now: Instant) -> f64 {
+        let stats = &self.pinned.stats;
+        match index {
+            i if i == Info::Requests as usize => stats.requests as f64,
+            i if i == Info::Errors as usize => stats.errors as f64,
+            i if i == Info::RateLimited as usize => stats.rate_limited as f64,
+            i if i == Info::LastLatencyMs as usize => stats.last_latency_ms,
+            i if i == Info::SnapshotAgeMs as usize => {
+                now.saturating_duration_since(self.pinned.published_at).as_secs_f64() * 1000.0
+            }
+            i if i == Info::EngineThreads as usize => engine::engine_threads() as f64,
+            _ => 0.0,
+        }
+    }
+
+    /// Takes audio from the CHOP's input (e.g. an Audio Device In CHOP) for beat tracking.
+    /// `channels[c][s]`; called once per cook before [`Instance::cook`]. Must not allocate.
+    pub fn push_audio(&mut self, channels: &[&[f32]], sample_rate: f64) {
+        let _ = (channels, sample_rate);
     }
 
     /// One line for the node's info popup.

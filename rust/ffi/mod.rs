@@ -29,7 +29,7 @@ use std::ffi::{c_char, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Instant;
 
-use crate::schema::{ParamKind, CHANNELS, CHANNEL_COUNT, PARAMS, ROWS};
+use crate::schema::{ParamKind, CHANNELS, CHANNEL_COUNT, INFOS, PARAMS, ROWS};
 use instance::Instance;
 
 /// Opaque per-operator handle.
@@ -483,6 +483,67 @@ pub unsafe extern "C" fn td_spotify_info_popup(
     cap: usize,
 ) -> usize {
     message(instance, buf, cap, |i| Some(i.info_popup()))
+}
+
+/// Number of Info CHOP channels (also the rows of the Info DAT).
+#[no_mangle]
+pub extern "C" fn td_spotify_info_count() -> u32 {
+    INFOS.len() as u32
+}
+
+/// Name of Info CHOP channel `index`, or null past the end. Static; never free it.
+#[no_mangle]
+pub extern "C" fn td_spotify_info_name(index: u32) -> *const c_char {
+    INFOS.get(index as usize).map_or(std::ptr::null(), |i| i.c_name.as_ptr())
+}
+
+/// Value of Info CHOP channel `index` for the last cook (0 past the end).
+///
+/// # Safety
+/// `instance` must be null or live.
+#[no_mangle]
+pub unsafe extern "C" fn td_spotify_info_value(instance: *mut TdsInstance, index: u32) -> f64 {
+    let mut value = 0.0;
+    with_instance(instance, |inst| {
+        value = inst.info(index as usize, Instant::now());
+        TdsResult::Ok
+    });
+    value
+}
+
+/// Hands the CHOP's input audio to the beat tracker: `channels[c]` points to `num_samples`
+/// floats for each of `num_channels` channels. Call before [`td_spotify_cook`]; no allocation.
+///
+/// # Safety
+/// `instance` must be null or live; `channels` null or valid for `num_channels` pointers, each
+/// valid for `num_samples` floats, for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn td_spotify_push_audio(
+    instance: *mut TdsInstance,
+    channels: *const *const f32,
+    num_channels: u32,
+    num_samples: u32,
+    sample_rate: f64,
+) -> TdsResult {
+    with_instance(instance, |inst| {
+        if channels.is_null() {
+            return TdsResult::NullArgument;
+        }
+        // At most 8 channels are used; a fixed array keeps this allocation-free.
+        let mut slices: [&[f32]; 8] = [&[]; 8];
+        let n = (num_channels as usize).min(slices.len());
+        for (c, slot) in slices.iter_mut().enumerate().take(n) {
+            // SAFETY: the caller promises `num_channels` valid pointers of `num_samples` floats.
+            let ptr = unsafe { *channels.add(c) };
+            if ptr.is_null() {
+                return TdsResult::NullArgument;
+            }
+            // SAFETY: as above.
+            *slot = unsafe { std::slice::from_raw_parts(ptr, num_samples as usize) };
+        }
+        inst.push_audio(&slices[..n], sample_rate);
+        TdsResult::Ok
+    })
 }
 
 #[cfg(test)]
