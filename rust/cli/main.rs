@@ -1,5 +1,6 @@
 //! The `td-spotify` command line: a demo of the plugin, login, and a live view of playback.
 
+mod args;
 mod demo;
 
 use std::process::ExitCode;
