@@ -25,7 +25,9 @@ pub struct SpotifyConfig {
     pub accounts_url: String,
     /// Base URL of the Web API; tests point it at a local scripted server.
     pub api_url: String,
-    /// Fastest the engine may poll.
+    /// Fastest the engine may poll (the `Pollinterval` parameter); the poller derives its
+    /// playing, paused and idle rates from it. Operators sharing an engine share its poller, so
+    /// the first one's interval is the one in force.
     pub poll_interval: Duration,
 }
 

@@ -56,6 +56,10 @@ channels! {
     Energy => "energy", "ratio", "0 – 1", "Perceived intensity of the current item; 0 when unknown.";
     Valence => "valence", "ratio", "0 – 1", "Musical positiveness of the current item; 0 when unknown.";
     Status => "status", "code", "0 – 7", "Engine state as a number; see the status codes table.";
+    Volume => "volume", "ratio", "0 – 1", "Volume of the playing device (its percent / 100); 0 when unknown.";
+    Shuffle => "shuffle", "bool", "0/1", "1 while shuffle is on.";
+    Repeat => "repeat", "code", "0 – 2", "Repeat mode: 0 off, 1 context (the playlist or album), 2 track.";
+    IsEpisode => "is_episode", "bool", "0/1", "1 while the item is a podcast episode.";
 }
 
 /// Number of CHOP channels.
@@ -97,6 +101,10 @@ rows! {
     IsPlaying => "is_playing", "`1` while playing, `0` otherwise.";
     Device => "device", "Name of the playing device.";
     Source => "source", "Where the data comes from: `simulator` or `spotify`.";
+    DeviceType => "device_type", "Kind of the playing device, e.g. `Computer`, `Smartphone`, `Speaker`.";
+    ContextUri => "context_uri", "URI of the playlist, album, artist or show being played; empty when none.";
+    CurrentlyPlayingType => "currently_playing_type", "`track`, `episode`, `ad` or `unknown`; empty when nothing plays.";
+    AlbumArtUrlSmall => "album_art_url_small", "URL of the smallest cover image; empty when there is none.";
 }
 
 /// Number of rows in the `Now playing` table, header excluded.
@@ -270,6 +278,7 @@ pub enum Param {
     Source,
     Simseed,
     Simspeed,
+    Pollinterval,
 }
 
 /// Every custom parameter, in the order they are appended.
@@ -303,7 +312,19 @@ pub const PARAMS: &[ParamSpec] = &[
         help: c"How fast simulated time runs (1 = real time).",
         ..param(c"Simspeed", c"Simulator Speed", ParamKind::Float)
     },
+    ParamSpec {
+        default: 1.0,
+        min: MIN_POLL_INTERVAL_S,
+        max: 60.0,
+        clamp: true,
+        help: c"Seconds between requests to Spotify at the fastest. The engine polls every 2.5 intervals \
+while playing, every 4 to 5 while paused or idle, and just after each track's predicted end.",
+        ..param(c"Pollinterval", c"Poll Interval", ParamKind::Float)
+    },
 ];
+
+/// The shortest `Pollinterval` accepted, in seconds: faster would only earn 429s from Spotify.
+pub const MIN_POLL_INTERVAL_S: f64 = 0.5;
 
 /// Looks a parameter up by its TouchDesigner name.
 pub fn param_index(name: &[u8]) -> Option<usize> {

@@ -3,9 +3,11 @@
 //! The shim pushes raw values ([`ParamValues`]) every cook; when one changes they are validated
 //! once into [`Settings`], which is all the rest of the plugin sees.
 
+use std::time::Duration;
+
 use crate::config::{SourceConfig, SpotifyConfig};
 use crate::engine::simulator::SimConfig;
-use crate::schema::{Param, ParamKind, PARAMS};
+use crate::schema::{Param, ParamKind, MIN_POLL_INTERVAL_S, PARAMS};
 
 /// The raw value of every parameter, in [`PARAMS`] order.
 #[derive(Debug, Clone, PartialEq)]
@@ -92,7 +94,10 @@ impl Settings {
                 seed: values.number(Param::Simseed).max(0.0) as u64,
                 speed: if speed.is_finite() && speed > 0.0 { speed.min(1000.0) } else { 1.0 },
             },
-            spotify: SpotifyConfig::default(),
+            spotify: SpotifyConfig {
+                poll_interval: poll_interval(values.number(Param::Pollinterval)),
+                ..SpotifyConfig::default()
+            },
         }
     }
 
@@ -108,6 +113,14 @@ impl Settings {
     }
 }
 
+/// `Pollinterval` in seconds → the fastest the engine may poll. Out of range is clamped, not
+/// refused: TouchDesigner lets expressions exceed a parameter's range.
+fn poll_interval(seconds: f64) -> Duration {
+    let max = PARAMS[Param::Pollinterval as usize].max;
+    let seconds = if seconds.is_finite() { seconds.clamp(MIN_POLL_INTERVAL_S, max) } else { 1.0 };
+    Duration::from_secs_f64(seconds)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,6 +131,21 @@ mod tests {
         assert!(s.active);
         assert_eq!(s.source, SourceKind::Simulator);
         assert_eq!(s.sim, SimConfig { seed: 1, speed: 1.0 });
+        assert_eq!(s.spotify.poll_interval, Duration::from_secs(1));
+    }
+
+    #[test]
+    fn poll_interval_is_bounded() {
+        let mut v = ParamValues::default();
+        let index = Param::Pollinterval as usize;
+        v.set_number(index, 2.5);
+        assert_eq!(Settings::from_params(&v).spotify.poll_interval, Duration::from_millis(2500));
+        v.set_number(index, 0.01);
+        assert_eq!(Settings::from_params(&v).spotify.poll_interval, Duration::from_millis(500));
+        v.set_number(index, f64::NAN);
+        assert_eq!(Settings::from_params(&v).spotify.poll_interval, Duration::from_secs(1));
+        v.set_number(index, 1e9);
+        assert_eq!(Settings::from_params(&v).spotify.poll_interval, Duration::from_secs(60));
     }
 
     #[test]

@@ -1,4 +1,19 @@
 //! Spotify Web API: client, tolerant models, rate limits.
+//!
+//! [`client::ApiClient`] makes bounded requests with tokens from a [`TokenProvider`];
+//! [`models`] parses only what we show and tolerates everything else; [`convert`] maps answers to
+//! the engine's model. The poller ([`crate::engine::poller`]) decides when to ask.
+
+pub mod client;
+pub mod convert;
+pub mod error;
+pub mod models;
+pub mod rate_limit;
+pub mod token;
+
+pub use client::{ApiClient, ClientOptions, Exchange, RawResponse, Transport};
+pub use error::{ApiError, ErrorClass};
+pub use token::StaticToken;
 
 use crate::engine::source::BoxFuture;
 

@@ -9,6 +9,7 @@
 //! operator (so TouchDesigner can unload the plugin).
 
 pub mod playback;
+pub mod poller;
 mod registry;
 pub mod simulator;
 pub mod snapshot;
@@ -78,6 +79,16 @@ impl std::fmt::Debug for Engine {
 impl Engine {
     /// Starts an engine for `config` on a new thread. Prefer [`acquire`], which shares engines.
     pub fn start(config: SourceConfig) -> Result<Engine, EngineError> {
+        let source_config = config.clone();
+        Engine::start_with(config, move |now| make_source(&source_config, now))
+    }
+
+    /// Starts an engine that runs the source `make` builds on the engine thread (the CLI and
+    /// tests bring their own; `config` names it for sharing and debugging).
+    pub fn start_with<F>(config: SourceConfig, make: F) -> Result<Engine, EngineError>
+    where
+        F: FnOnce(Instant) -> Box<dyn Source> + Send + 'static,
+    {
         let source_name = match &config {
             SourceConfig::Simulator(_) => "simulator",
             SourceConfig::Spotify(_) => "spotify",
@@ -89,12 +100,11 @@ impl Engine {
         });
         let (tx, rx) = crossbeam_channel::bounded(COMMAND_CAPACITY);
         let thread_shared = Arc::clone(&shared);
-        let thread_config = config.clone();
         ENGINE_THREADS.fetch_add(1, Ordering::Relaxed);
         let thread = std::thread::Builder::new()
             .name("td-spotify-engine".into())
             .spawn(move || {
-                run(thread_shared, rx, thread_config);
+                run(thread_shared, rx, make);
                 ENGINE_THREADS.fetch_sub(1, Ordering::Relaxed);
             })
             .map_err(|e| {
@@ -170,7 +180,7 @@ impl Source for Unavailable {
 }
 
 /// The engine thread's body: builds the runtime, runs the loop, drops the runtime.
-fn run(shared: Arc<Shared>, commands: Receiver<Pulse>, config: SourceConfig) {
+fn run(shared: Arc<Shared>, commands: Receiver<Pulse>, make: impl FnOnce(Instant) -> Box<dyn Source>) {
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
             Ok(rt) => rt,
@@ -179,7 +189,11 @@ fn run(shared: Arc<Shared>, commands: Receiver<Pulse>, config: SourceConfig) {
                 return;
             }
         };
-        runtime.block_on(engine_loop(&shared, &commands, &config));
+        // Built inside the runtime: sources may create runtime-bound resources (HTTP clients).
+        runtime.block_on(async {
+            let source = make(Instant::now());
+            engine_loop(&shared, &commands, source).await;
+        });
     }));
     if outcome.is_err() {
         publish_fatal(&shared, "the engine stopped after an internal error; recreate the operator");
@@ -196,8 +210,7 @@ fn publish_fatal(shared: &Shared, message: &str) {
     shared.snapshot.store(Arc::new(Snapshot::build(source, Playback::idle(Instant::now()), &state, 0, 0)));
 }
 
-async fn engine_loop(shared: &Shared, commands: &Receiver<Pulse>, config: &SourceConfig) {
-    let mut source = make_source(config, Instant::now());
+async fn engine_loop(shared: &Shared, commands: &Receiver<Pulse>, mut source: Box<dyn Source>) {
     let mut publisher = Publisher::new(source.name());
     let mut pulse_note: Option<String> = None;
     loop {

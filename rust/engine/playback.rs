@@ -81,6 +81,68 @@ pub struct Device {
     pub volume_percent: Option<u8>,
 }
 
+/// What Spotify repeats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Repeat {
+    #[default]
+    Off,
+    /// The context (playlist, album…) starts over at its end.
+    Context,
+    /// The current item plays again.
+    Track,
+}
+
+impl Repeat {
+    /// Spotify's `repeat_state` wording.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Repeat::Off => "off",
+            Repeat::Context => "context",
+            Repeat::Track => "track",
+        }
+    }
+
+    /// The `repeat` channel's code: 0 off, 1 context, 2 track.
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+}
+
+/// A small position correction absorbed gradually instead of jumping.
+///
+/// When a new observation disagrees a little with what readers were extrapolating, the engine
+/// publishes the new, truer anchor together with the old error (`offset_ms`), which fades
+/// linearly to zero over `length` from `start`. The shown position is then continuous, and it
+/// never runs backwards as long as `length` is long enough for the rate (see [`Slew::new`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Slew {
+    /// Shown minus true position at `start`, in milliseconds.
+    pub offset_ms: f64,
+    pub start: Instant,
+    pub length: Duration,
+}
+
+impl Slew {
+    /// Absorbs `offset_ms` starting at `start`, no faster than `max_speed` (a fraction of the
+    /// playback rate: 0.25 lets the shown position run between 0.75× and 1.25×) and over at
+    /// least `min_length`.
+    pub fn new(offset_ms: f64, start: Instant, max_speed: f64, min_length: Duration) -> Slew {
+        let needed = Duration::from_secs_f64(offset_ms.abs() / 1000.0 / max_speed.clamp(0.01, 0.99));
+        Slew { offset_ms, start, length: needed.max(min_length) }
+    }
+
+    /// What is left of the offset at `now`, in milliseconds.
+    pub fn remaining_ms(&self, now: Instant) -> f64 {
+        let elapsed = now.saturating_duration_since(self.start).as_secs_f64();
+        let length = self.length.as_secs_f64();
+        if length <= 0.0 || elapsed >= length {
+            0.0
+        } else {
+            self.offset_ms * (1.0 - elapsed / length)
+        }
+    }
+}
+
 /// One observation of playback.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Playback {
@@ -97,9 +159,10 @@ pub struct Playback {
     pub timestamp_ms: i64,
     pub device: Option<Device>,
     pub shuffle: bool,
-    /// `off`, `track` or `context`.
-    pub repeat: String,
+    pub repeat: Repeat,
     pub context_uri: Option<String>,
+    /// A correction still being absorbed, while playing (see [`Slew`]).
+    pub slew: Option<Slew>,
 }
 
 impl Playback {
@@ -114,21 +177,31 @@ impl Playback {
             timestamp_ms: 0,
             device: None,
             shuffle: false,
-            repeat: String::from("off"),
+            repeat: Repeat::Off,
             context_uri: None,
+            slew: None,
         }
     }
 
     /// Position in seconds at `now`: extrapolated while playing, clamped to the item's length.
+    /// Includes what is left of a [`Slew`]. Never allocates (readers call it every cook).
     pub fn position_at(&self, now: Instant) -> f64 {
         let Some(item) = &self.item else { return 0.0 };
-        let base = self.progress_ms as f64 / 1000.0;
+        let mut position = self.true_position_ms(now);
+        if let (true, Some(slew)) = (self.is_playing, &self.slew) {
+            position += slew.remaining_ms(now);
+        }
+        (position / 1000.0).clamp(0.0, item.duration_ms as f64 / 1000.0)
+    }
+
+    /// Position in milliseconds at `now` as the anchor alone predicts it: no slew, no clamp.
+    pub fn true_position_ms(&self, now: Instant) -> f64 {
         let elapsed = if self.is_playing {
             now.saturating_duration_since(self.observed_at).as_secs_f64() * self.rate
         } else {
             0.0
         };
-        (base + elapsed).clamp(0.0, item.duration_ms as f64 / 1000.0)
+        self.progress_ms as f64 + elapsed * 1000.0
     }
 
     /// When the current item is expected to end, if it is playing.
@@ -165,6 +238,25 @@ mod tests {
         assert_eq!(p.position_at(t0 + Duration::from_secs(10)), 3.0);
         // A reading taken before the observation never goes backwards past it.
         assert_eq!(p.position_at(t0), 1.0);
+    }
+
+    #[test]
+    fn slew_fades_without_running_backwards() {
+        let t0 = Instant::now();
+        // Readers showed 10.080 s; the new anchor says 10.000 s: absorb +80 ms.
+        let slew = Slew::new(80.0, t0, 0.25, Duration::from_millis(200));
+        assert_eq!(slew.length, Duration::from_millis(320));
+        let p = Playback { slew: Some(slew), ..playing(10_000, 60_000, 1.0, t0) };
+        assert!((p.position_at(t0) - 10.080).abs() < 1e-9);
+        let mut last = p.position_at(t0);
+        for ms in 1..400 {
+            let now = t0 + Duration::from_millis(ms);
+            let pos = p.position_at(now);
+            assert!(pos >= last, "went backwards at {ms} ms");
+            last = pos;
+        }
+        assert!((p.position_at(t0 + Duration::from_millis(500)) - 10.5).abs() < 1e-9);
+        assert_eq!(slew.remaining_ms(t0 + Duration::from_secs(1)), 0.0);
     }
 
     #[test]

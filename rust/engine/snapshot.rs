@@ -7,7 +7,7 @@
 use std::ffi::CString;
 use std::time::Instant;
 
-use super::playback::Playback;
+use super::playback::{ItemKind, Playback};
 use super::tempo;
 use crate::schema::{Channel, Row, Status, CHANNEL_COUNT, ROW_COUNT};
 
@@ -94,15 +94,19 @@ impl Snapshot {
         rows[Row::Timestamp as usize] = playback.timestamp_ms.to_string();
         if let Some(device) = &playback.device {
             rows[Row::Device as usize] = device.name.clone();
+            rows[Row::DeviceType as usize] = device.kind.clone();
         }
+        rows[Row::ContextUri as usize] = playback.context_uri.clone().unwrap_or_default();
         if let Some(item) = &playback.item {
             rows[Row::Name as usize] = item.name.clone();
             rows[Row::Artists as usize] = item.artists.join(", ");
             rows[Row::Album as usize] = item.album.clone();
             rows[Row::AlbumArtUrl as usize] = item.album_art_url.clone().unwrap_or_default();
+            rows[Row::AlbumArtUrlSmall as usize] = item.album_art_url_small.clone().unwrap_or_default();
             rows[Row::TrackId as usize] = item.id.clone().unwrap_or_default();
             rows[Row::Uri as usize] = item.uri.clone();
             rows[Row::DurationMs as usize] = item.duration_ms.to_string();
+            rows[Row::CurrentlyPlayingType as usize] = item.kind.as_str().to_owned();
         }
         Snapshot {
             status,
@@ -143,6 +147,12 @@ impl Snapshot {
         set(Channel::Energy, features.energy);
         set(Channel::Valence, features.valence);
         set(Channel::Status, f64::from(self.status as u8));
+        let volume = p.device.as_ref().and_then(|d| d.volume_percent).map_or(0.0, |v| f64::from(v) / 100.0);
+        set(Channel::Volume, volume);
+        set(Channel::Shuffle, f64::from(u8::from(p.shuffle)));
+        set(Channel::Repeat, f64::from(p.repeat.code()));
+        let episode = p.item.as_ref().is_some_and(|i| i.kind == ItemKind::Episode);
+        set(Channel::IsEpisode, f64::from(u8::from(episode)));
     }
 
     /// The value of one row.
@@ -169,6 +179,41 @@ mod tests {
         let s = Snapshot::build("simulator", Playback::idle(Instant::now()), &EngineState::default(), 0, 0);
         assert_eq!(s.row(Row::Status), "Waiting for signal…");
         assert_eq!(s.status, Status::Waiting);
+    }
+
+    #[test]
+    fn playback_details_reach_channels_and_rows() {
+        use crate::engine::playback::{Device, Item, Repeat};
+        let now = Instant::now();
+        let playback = Playback {
+            item: Some(Item {
+                kind: ItemKind::Episode,
+                uri: "spotify:episode:1".into(),
+                name: "Ep".into(),
+                album_art_url: Some("big".into()),
+                album_art_url_small: Some("small".into()),
+                duration_ms: 1000,
+                ..Item::default()
+            }),
+            is_playing: true,
+            device: Some(Device { name: "Desk".into(), kind: "Computer".into(), volume_percent: Some(40) }),
+            shuffle: true,
+            repeat: Repeat::Track,
+            context_uri: Some("spotify:show:2".into()),
+            ..Playback::idle(now)
+        };
+        let s = Snapshot::build("spotify", playback, &EngineState::default(), 1, 1);
+        let mut out = [0.0; CHANNEL_COUNT];
+        s.channels(now, &mut out);
+        assert_eq!(out[Channel::Volume as usize], 0.4);
+        assert_eq!(out[Channel::Shuffle as usize], 1.0);
+        assert_eq!(out[Channel::Repeat as usize], 2.0);
+        assert_eq!(out[Channel::IsEpisode as usize], 1.0);
+        assert_eq!(s.row(Row::DeviceType), "Computer");
+        assert_eq!(s.row(Row::ContextUri), "spotify:show:2");
+        assert_eq!(s.row(Row::CurrentlyPlayingType), "episode");
+        assert_eq!(s.row(Row::AlbumArtUrl), "big");
+        assert_eq!(s.row(Row::AlbumArtUrlSmall), "small");
     }
 
     #[test]

@@ -1,0 +1,415 @@
+//! The Web API client: one GET at a time, each bounded by a connect and a total timeout.
+//!
+//! [`ApiClient`] owns what every call shares (URLs, timeouts, the 401 → refresh → retry dance,
+//! status codes, body size and JSON parsing). Moving bytes is a [`Transport`]'s job: reqwest in
+//! the plugin, an in-process script in simulations that run on tokio's paused clock (where real
+//! sockets cannot be used, since a paused clock jumps ahead whenever the runtime waits on I/O).
+
+use std::error::Error as _;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, RETRY_AFTER};
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use super::error::{ApiError, ForbiddenReason, MalformedKind};
+use super::models::{CurrentPlayback, ErrorBody};
+use super::rate_limit::parse_retry_after;
+use super::{TokenError, TokenProvider};
+use crate::config::SpotifyConfig;
+use crate::engine::source::BoxFuture;
+
+/// The playback-state endpoint; episodes must be asked for or they come back as `item: null`.
+pub const PLAYER_PATH: &str = "/v1/me/player";
+/// Query of [`PLAYER_PATH`].
+pub const PLAYER_QUERY: &str = "additional_types=episode";
+
+/// The monotonic clock every request is timed with: tokio's, which is `std`'s own unless a test
+/// or simulation paused it.
+pub fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+/// How the client talks to the Web API.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientOptions {
+    /// Base URL, e.g. `https://api.spotify.com` (tests: a local scripted server).
+    pub api_url: String,
+    /// Longest wait for a TCP (and TLS) connection.
+    pub connect_timeout: Duration,
+    /// Longest wait for a whole answer, connection included.
+    pub timeout: Duration,
+    /// Longest wait for the login session to hand over (or refresh) a token.
+    pub token_timeout: Duration,
+    /// Larger bodies are refused: `/me/player` is a few kilobytes.
+    pub max_body: usize,
+}
+
+impl ClientOptions {
+    /// The plugin's defaults for `config`.
+    pub fn from_config(config: &SpotifyConfig) -> Self {
+        ClientOptions {
+            api_url: config.api_url.clone(),
+            connect_timeout: Duration::from_secs(4),
+            timeout: Duration::from_secs(8),
+            token_timeout: Duration::from_secs(15),
+            max_body: 1 << 20,
+        }
+    }
+}
+
+/// An answer as it came off the wire.
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+    /// When the status line and headers arrived (the body of a small answer follows at once).
+    pub received_at: Instant,
+}
+
+/// Moves one GET request and its answer. Implementations must not retry, and need not time out
+/// (the client bounds every call).
+pub trait Transport: Send + Sync {
+    /// `GET url` with `Authorization: Bearer <bearer>`; reads the whole body, up to `max_body`.
+    fn get<'a>(
+        &'a self,
+        url: &'a Url,
+        bearer: &'a str,
+        max_body: usize,
+    ) -> BoxFuture<'a, Result<RawResponse, ApiError>>;
+}
+
+/// The result of one logical call: possibly two requests (401, refresh, retry).
+#[derive(Debug)]
+pub struct Exchange<T> {
+    pub result: Result<T, ApiError>,
+    /// HTTP requests made (0 when no token could be had, 2 after a 401).
+    pub requests: u32,
+    /// Requests that failed, including a 401 that a refresh then fixed.
+    pub failures: u32,
+    /// When the last request was sent.
+    pub sent_at: Instant,
+    /// When its answer arrived (or it failed).
+    pub received_at: Instant,
+}
+
+impl<T> Exchange<T> {
+    /// Round trip of the last request.
+    pub fn latency(&self) -> Duration {
+        self.received_at.saturating_duration_since(self.sent_at)
+    }
+}
+
+/// A Web API client. Cheap to keep, one per account.
+pub struct ApiClient {
+    transport: Arc<dyn Transport>,
+    options: ClientOptions,
+    player_url: Url,
+}
+
+impl std::fmt::Debug for ApiClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiClient").field("options", &self.options).finish_non_exhaustive()
+    }
+}
+
+impl ApiClient {
+    /// A client that talks HTTP(S) with reqwest.
+    pub fn new(options: ClientOptions) -> Result<Self, ApiError> {
+        let transport = Arc::new(ReqwestTransport::new(&options)?);
+        Self::with_transport(options, transport)
+    }
+
+    /// A client over any transport (simulations, tests).
+    pub fn with_transport(options: ClientOptions, transport: Arc<dyn Transport>) -> Result<Self, ApiError> {
+        let player_url = endpoint(&options.api_url, PLAYER_PATH, PLAYER_QUERY)?;
+        Ok(ApiClient { transport, options, player_url })
+    }
+
+    pub fn options(&self) -> &ClientOptions {
+        &self.options
+    }
+
+    /// `GET /v1/me/player?additional_types=episode`. `Ok(None)` is a 204: no active device.
+    pub async fn current_playback(&self, tokens: &dyn TokenProvider) -> Exchange<Option<CurrentPlayback>> {
+        self.get_json(&self.player_url, tokens).await
+    }
+
+    /// GETs `url` as the logged-in user and parses a JSON answer.
+    ///
+    /// A 401 asks `tokens` for a fresh token once and retries once; a second 401 is
+    /// [`ApiError::Unauthorized`].
+    pub async fn get_json<T: DeserializeOwned>(
+        &self,
+        url: &Url,
+        tokens: &dyn TokenProvider,
+    ) -> Exchange<Option<T>> {
+        let start = now();
+        let mut exchange =
+            Exchange { result: Ok(None), requests: 0, failures: 0, sent_at: start, received_at: start };
+        exchange.result = self.get_json_inner(url, tokens, &mut exchange).await;
+        if exchange.result.is_err() && exchange.requests > 0 {
+            exchange.failures += 1;
+        }
+        exchange
+    }
+
+    async fn get_json_inner<T: DeserializeOwned, U>(
+        &self,
+        url: &Url,
+        tokens: &dyn TokenProvider,
+        exchange: &mut Exchange<U>,
+    ) -> Result<Option<T>, ApiError> {
+        let token = self.token(tokens.access_token()).await?;
+        let mut raw = self.send(url, &token, exchange).await?;
+        if raw.status == 401 {
+            exchange.failures += 1;
+            let fresh = self.token(tokens.refresh_after_unauthorized(&token)).await?;
+            raw = self.send(url, &fresh, exchange).await?;
+            if raw.status == 401 {
+                return Err(ApiError::Unauthorized);
+            }
+        }
+        interpret(&raw)
+    }
+
+    async fn token(&self, fut: BoxFuture<'_, Result<String, TokenError>>) -> Result<String, ApiError> {
+        match tokio::time::timeout(self.options.token_timeout, fut).await {
+            Ok(token) => Ok(token?),
+            Err(_) => Err(ApiError::Token(TokenError::Unavailable {
+                reason: format!("no token within {}", super::error::seconds(self.options.token_timeout)),
+            })),
+        }
+    }
+
+    async fn send<U>(
+        &self,
+        url: &Url,
+        token: &str,
+        exchange: &mut Exchange<U>,
+    ) -> Result<RawResponse, ApiError> {
+        exchange.requests += 1;
+        exchange.sent_at = now();
+        let timeout = self.options.timeout;
+        let outcome =
+            tokio::time::timeout(timeout, self.transport.get(url, token, self.options.max_body)).await;
+        exchange.received_at = now();
+        let raw = outcome.map_err(|_| ApiError::Timeout { after: timeout })??;
+        exchange.received_at = raw.received_at;
+        Ok(raw)
+    }
+}
+
+/// `base` + `path` + `query`, checked to be an absolute http(s) URL.
+fn endpoint(base: &str, path: &str, query: &str) -> Result<Url, ApiError> {
+    let bad = |reason: &str| ApiError::BadUrl { url: base.to_owned(), reason: reason.to_owned() };
+    let mut url =
+        Url::parse(&format!("{}{path}", base.trim_end_matches('/'))).map_err(|e| bad(&e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(bad("it must start with https:// (or http:// for a local test server)"));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(bad("it has no host"));
+    }
+    url.set_query(Some(query));
+    Ok(url)
+}
+
+/// What an answer means. 401 is handled by the caller.
+fn interpret<T: DeserializeOwned>(raw: &RawResponse) -> Result<Option<T>, ApiError> {
+    match raw.status {
+        204 => Ok(None),
+        200..=299 if raw.body.iter().all(u8::is_ascii_whitespace) => Ok(None),
+        200..=299 => parse_json(&raw.body).map(Some),
+        401 => Err(ApiError::Unauthorized),
+        403 => {
+            let reason = serde_json::from_slice::<ErrorBody>(&raw.body)
+                .ok()
+                .and_then(|b| b.error)
+                .and_then(|e| e.reason);
+            Err(ApiError::Forbidden {
+                reason: match reason.as_deref() {
+                    Some("PREMIUM_REQUIRED") => ForbiddenReason::PremiumRequired,
+                    _ => ForbiddenReason::NotAllowed,
+                },
+            })
+        }
+        429 => Err(ApiError::RateLimited {
+            retry_after: raw
+                .headers
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(parse_retry_after),
+        }),
+        status @ 500..=599 => Err(ApiError::Server { status }),
+        status => Err(ApiError::Http { status }),
+    }
+}
+
+/// Parses a body, reporting where it broke but never what it said.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        let kind = match e.classify() {
+            serde_json::error::Category::Eof => MalformedKind::Truncated,
+            serde_json::error::Category::Data => MalformedKind::Shape,
+            serde_json::error::Category::Syntax | serde_json::error::Category::Io => MalformedKind::Syntax,
+        };
+        ApiError::Malformed { kind, line: e.line(), column: e.column() }
+    })
+}
+
+/// HTTP(S) over reqwest, on whatever tokio runtime polls it (the engine's).
+#[derive(Debug)]
+pub struct ReqwestTransport {
+    http: reqwest::Client,
+    connect_timeout: Duration,
+    timeout: Duration,
+}
+
+impl ReqwestTransport {
+    pub fn new(options: &ClientOptions) -> Result<Self, ApiError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(options.connect_timeout)
+            .timeout(options.timeout)
+            .user_agent(concat!("td-spotify/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ApiError::ClientInit { detail: root_cause(&e) })?;
+        Ok(ReqwestTransport { http, connect_timeout: options.connect_timeout, timeout: options.timeout })
+    }
+
+    async fn get_inner(&self, url: &Url, bearer: &str, max_body: usize) -> Result<RawResponse, ApiError> {
+        let host = url.host_str().unwrap_or_default();
+        let mut auth = HeaderValue::from_str(&format!("Bearer {bearer}")).map_err(|_| {
+            ApiError::Token(TokenError::LoginRequired {
+                reason: "the access token is not valid header text".into(),
+            })
+        })?;
+        // Keeps the token out of any Debug output of the request.
+        auth.set_sensitive(true);
+        let mut response = self
+            .http
+            .get(url.clone())
+            .header(AUTHORIZATION, auth)
+            .header(ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|e| self.classify(&e, host))?;
+        let received_at = now();
+        let status = response.status().as_u16();
+        let headers = std::mem::take(response.headers_mut());
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.classify(&e, host))? {
+            if body.len() + chunk.len() > max_body {
+                return Err(ApiError::TooLarge { limit: max_body });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(RawResponse { status, headers, body, received_at })
+    }
+
+    /// Sorts reqwest's errors into the cases a user can act on.
+    fn classify(&self, e: &reqwest::Error, host: &str) -> ApiError {
+        let host = host.to_owned();
+        if e.is_connect() {
+            if e.is_timeout() {
+                return ApiError::ConnectTimeout { host, after: self.connect_timeout };
+            }
+            let mut source = e.source();
+            while let Some(s) = source {
+                if s.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused)
+                {
+                    return ApiError::Refused { host };
+                }
+                // hyper-util's connector names its resolver failures so (its error type is private).
+                if s.to_string() == "dns error" {
+                    return ApiError::Dns { host };
+                }
+                source = s.source();
+            }
+            return ApiError::Connect { host, detail: root_cause(e) };
+        }
+        if e.is_timeout() {
+            return ApiError::Timeout { after: self.timeout };
+        }
+        ApiError::Interrupted { detail: root_cause(e) }
+    }
+}
+
+impl Transport for ReqwestTransport {
+    fn get<'a>(
+        &'a self,
+        url: &'a Url,
+        bearer: &'a str,
+        max_body: usize,
+    ) -> BoxFuture<'a, Result<RawResponse, ApiError>> {
+        Box::pin(self.get_inner(url, bearer, max_body))
+    }
+}
+
+/// The innermost cause's text: what went wrong without reqwest's wrapping (which names the URL).
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(status: u16, body: &str) -> RawResponse {
+        RawResponse {
+            status,
+            headers: HeaderMap::new(),
+            body: body.as_bytes().to_vec(),
+            received_at: Instant::now(),
+        }
+    }
+
+    #[test]
+    fn endpoints_are_checked() {
+        let u = endpoint("http://127.0.0.1:9/", PLAYER_PATH, PLAYER_QUERY).unwrap();
+        assert_eq!(u.as_str(), "http://127.0.0.1:9/v1/me/player?additional_types=episode");
+        assert!(matches!(endpoint("ftp://x", PLAYER_PATH, ""), Err(ApiError::BadUrl { .. })));
+        assert!(matches!(endpoint("not a url", PLAYER_PATH, ""), Err(ApiError::BadUrl { .. })));
+    }
+
+    #[test]
+    fn statuses_mean_what_spotify_means() {
+        assert!(matches!(interpret::<CurrentPlayback>(&raw(204, "")), Ok(None)));
+        assert!(matches!(interpret::<CurrentPlayback>(&raw(200, " \n")), Ok(None)));
+        assert!(matches!(interpret::<CurrentPlayback>(&raw(200, "{}")), Ok(Some(_))));
+        assert!(matches!(interpret::<CurrentPlayback>(&raw(503, "")), Err(ApiError::Server { status: 503 })));
+        assert!(matches!(interpret::<CurrentPlayback>(&raw(404, "")), Err(ApiError::Http { status: 404 })));
+        let premium = raw(403, r#"{"error":{"status":403,"message":"x","reason":"PREMIUM_REQUIRED"}}"#);
+        assert!(matches!(
+            interpret::<CurrentPlayback>(&premium),
+            Err(ApiError::Forbidden { reason: ForbiddenReason::PremiumRequired })
+        ));
+        let mut limited = raw(429, "");
+        limited.headers.insert(RETRY_AFTER, HeaderValue::from_static("3"));
+        assert!(matches!(
+            interpret::<CurrentPlayback>(&limited),
+            Err(ApiError::RateLimited { retry_after: Some(d) }) if d == Duration::from_secs(3)
+        ));
+    }
+
+    #[test]
+    fn broken_json_says_where_not_what() {
+        let secret = r#"{"item": {"name": "SECRET-NAME", "duration_ms": "#;
+        let e = parse_json::<CurrentPlayback>(secret.as_bytes()).unwrap_err();
+        assert!(matches!(e, ApiError::Malformed { kind: MalformedKind::Truncated, .. }), "{e:?}");
+        let e = parse_json::<CurrentPlayback>(b"<html>oops</html>").unwrap_err();
+        assert!(matches!(e, ApiError::Malformed { kind: MalformedKind::Syntax, .. }), "{e:?}");
+        let e = parse_json::<CurrentPlayback>(br#""SECRET-NAME""#).unwrap_err();
+        assert!(matches!(e, ApiError::Malformed { kind: MalformedKind::Shape, .. }), "{e:?}");
+        for text in [format!("{e}"), format!("{e:?}"), e.user_message()] {
+            assert!(!text.contains("SECRET"), "{text}");
+        }
+    }
+}

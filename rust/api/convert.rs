@@ -1,0 +1,144 @@
+//! From Spotify's answer to the engine's own model ([`crate::engine::playback`]).
+
+use std::time::Instant;
+
+use super::models::{CurrentPlayback, Image, PlayableItem, PlayingType, RepeatState};
+use crate::engine::playback::{Device, Item, ItemKind, Playback, Repeat};
+
+/// Name shown while an ad plays (Spotify sends `item: null` with `currently_playing_type: ad`).
+pub const AD_NAME: &str = "Advertisement";
+
+impl CurrentPlayback {
+    /// The engine's view of this answer, with `progress_ms` taken to hold at `observed_at`.
+    ///
+    /// The poller refines `progress_ms`/`observed_at` afterwards from the request's timing.
+    pub fn to_playback(&self, observed_at: Instant) -> Playback {
+        let mut item = self.item.as_ref().map(|i| to_item(i, self.currently_playing_type));
+        if item.is_none() && self.currently_playing_type == Some(PlayingType::Ad) {
+            // An ad is something playing, not silence: say so rather than `Waiting for signal…`.
+            item = Some(Item { kind: ItemKind::Ad, name: AD_NAME.to_owned(), ..Item::default() });
+        }
+        Playback {
+            is_playing: self.is_playing.unwrap_or(false) && item.is_some(),
+            progress_ms: to_ms(self.progress_ms),
+            observed_at,
+            rate: 1.0,
+            timestamp_ms: self.timestamp.filter(|t| t.is_finite()).map_or(0, |t| t as i64),
+            device: self.device.as_ref().map(|d| Device {
+                name: d.name.clone().unwrap_or_default(),
+                kind: d.kind.clone().unwrap_or_default(),
+                volume_percent: d
+                    .volume_percent
+                    .filter(|v| v.is_finite())
+                    .map(|v| v.clamp(0.0, 100.0).round() as u8),
+            }),
+            shuffle: self.shuffle_state.unwrap_or(false),
+            repeat: match self.repeat_state {
+                Some(RepeatState::Track) => Repeat::Track,
+                Some(RepeatState::Context) => Repeat::Context,
+                Some(RepeatState::Off | RepeatState::Other) | None => Repeat::Off,
+            },
+            context_uri: self.context.as_ref().and_then(|c| c.uri.clone()).filter(|u| !u.is_empty()),
+            item,
+            slew: None,
+        }
+    }
+}
+
+fn to_item(item: &PlayableItem, playing_type: Option<PlayingType>) -> Item {
+    let uri = item.uri.clone().unwrap_or_default();
+    let kind = match item.kind.or(playing_type) {
+        Some(PlayingType::Track) | None
+            if item.is_local == Some(true) || uri.starts_with("spotify:local:") =>
+        {
+            ItemKind::LocalFile
+        }
+        Some(PlayingType::Track) => ItemKind::Track,
+        Some(PlayingType::Episode) => ItemKind::Episode,
+        Some(PlayingType::Ad) => ItemKind::Ad,
+        Some(PlayingType::Unknown | PlayingType::Other) => ItemKind::Other,
+        // No type at all: guess from the shape.
+        None if item.show.is_some() => ItemKind::Episode,
+        None => ItemKind::Track,
+    };
+    let (artists, album, images) = match (&item.show, kind) {
+        (Some(show), ItemKind::Episode | ItemKind::Other) => {
+            // An episode's artist is its show; its cover is its own, else the show's.
+            let images = if item.images.is_empty() { &show.images } else { &item.images };
+            (show.name.iter().cloned().collect(), String::new(), images.as_slice())
+        }
+        _ => {
+            let album = item.album.as_ref();
+            let images = album.map_or(item.images.as_slice(), |a| a.images.as_slice());
+            let artists =
+                item.artists.iter().filter_map(|a| a.name.clone()).filter(|n| !n.is_empty()).collect();
+            (artists, album.and_then(|a| a.name.clone()).unwrap_or_default(), images)
+        }
+    };
+    let (largest, smallest) = largest_and_smallest(images);
+    Item {
+        kind,
+        id: item.id.clone().filter(|id| !id.is_empty()),
+        uri,
+        name: item.name.clone().unwrap_or_default(),
+        artists,
+        album,
+        album_art_url: largest,
+        album_art_url_small: smallest,
+        duration_ms: to_ms(item.duration_ms),
+        features: None,
+    }
+}
+
+/// The largest and smallest image by area. Spotify lists images largest first, which is the
+/// fallback when sizes are missing.
+fn largest_and_smallest(images: &[Image]) -> (Option<String>, Option<String>) {
+    let usable: Vec<&Image> =
+        images.iter().filter(|i| i.url.as_deref().is_some_and(|u| !u.is_empty())).collect();
+    let area = |i: &Image| match (i.width, i.height) {
+        (Some(w), Some(h)) if w.is_finite() && h.is_finite() => Some(w * h),
+        _ => None,
+    };
+    let (largest, smallest) = if usable.iter().all(|i| area(i).is_some()) {
+        let by_area =
+            |a: &&&Image, b: &&&Image| area(a).partial_cmp(&area(b)).unwrap_or(std::cmp::Ordering::Equal);
+        (usable.iter().max_by(by_area), usable.iter().min_by(by_area))
+    } else {
+        (usable.first(), usable.last())
+    };
+    let url = |i: Option<&&Image>| i.and_then(|i| i.url.clone());
+    (url(largest), url(smallest))
+}
+
+/// Milliseconds from a JSON number: negative, fractional or absurd values are tamed.
+fn to_ms(value: Option<f64>) -> u64 {
+    value.filter(|v| v.is_finite()).map_or(0, |v| v.clamp(0.0, u64::MAX as f64 / 2.0).round() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn image(url: &str, size: Option<f64>) -> Image {
+        Image { url: Some(url.into()), width: size, height: size }
+    }
+
+    #[test]
+    fn images_by_area_then_by_order() {
+        let sized = [image("m", Some(300.0)), image("l", Some(640.0)), image("s", Some(64.0))];
+        assert_eq!(largest_and_smallest(&sized), (Some("l".into()), Some("s".into())));
+        let unsized_images = [image("first", None), image("second", Some(64.0)), image("last", None)];
+        assert_eq!(largest_and_smallest(&unsized_images), (Some("first".into()), Some("last".into())));
+        assert_eq!(largest_and_smallest(&[]), (None, None));
+        let blank = [Image { url: Some(String::new()), ..Image::default() }];
+        assert_eq!(largest_and_smallest(&blank), (None, None));
+    }
+
+    #[test]
+    fn odd_numbers_are_tamed() {
+        assert_eq!(to_ms(Some(-5.0)), 0);
+        assert_eq!(to_ms(Some(1234.6)), 1235);
+        assert_eq!(to_ms(Some(f64::NAN)), 0);
+        assert_eq!(to_ms(None), 0);
+    }
+}

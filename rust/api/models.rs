@@ -1,0 +1,241 @@
+//! Tolerant serde models of the Web API's answers: we parse only what we show.
+//!
+//! Spotify adds fields, drops fields (popularity, `external_ids`…), adds enum values
+//! (`collectionyourepisodes` contexts, new item types) and sends `null` where an object is
+//! documented. Strict models lose the whole answer over one of these (rspotify #398, #477, PR
+//! #576), so here every field is optional, every enum has an `Other`, and a field of the wrong type
+//! (or one broken array element) is dropped on its own rather than failing the answer.
+
+use serde::de::{DeserializeOwned, Deserializer};
+use serde::Deserialize;
+
+/// `GET /v1/me/player`: the playback state (a 204 has no body and no model).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct CurrentPlayback {
+    #[serde(deserialize_with = "lenient")]
+    pub device: Option<DeviceObject>,
+    #[serde(deserialize_with = "lenient")]
+    pub repeat_state: Option<RepeatState>,
+    #[serde(deserialize_with = "lenient")]
+    pub shuffle_state: Option<bool>,
+    #[serde(deserialize_with = "lenient")]
+    pub context: Option<Context>,
+    /// Unix milliseconds of the last change of playback state (not of `progress_ms`).
+    #[serde(deserialize_with = "lenient")]
+    pub timestamp: Option<f64>,
+    #[serde(deserialize_with = "lenient")]
+    pub progress_ms: Option<f64>,
+    #[serde(deserialize_with = "lenient")]
+    pub is_playing: Option<bool>,
+    /// `null` during ads, private sessions and some transitions.
+    #[serde(deserialize_with = "lenient")]
+    pub item: Option<PlayableItem>,
+    #[serde(deserialize_with = "lenient")]
+    pub currently_playing_type: Option<PlayingType>,
+}
+
+/// The device playback happens on.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct DeviceObject {
+    #[serde(deserialize_with = "lenient")]
+    pub name: Option<String>,
+    /// Free text (`Computer`, `Smartphone`, `Speaker`, `CastAudio`…): shown, never matched.
+    #[serde(rename = "type", deserialize_with = "lenient")]
+    pub kind: Option<String>,
+    #[serde(deserialize_with = "lenient")]
+    pub volume_percent: Option<f64>,
+}
+
+/// What is being played from. Only the URI is shown, so the `type` (which grows new values
+/// such as `collectionyourepisodes`) is not even parsed.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct Context {
+    #[serde(deserialize_with = "lenient")]
+    pub uri: Option<String>,
+}
+
+/// `repeat_state`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RepeatState {
+    Off,
+    Track,
+    Context,
+    #[serde(other)]
+    Other,
+}
+
+/// `currently_playing_type`, and an item's `type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PlayingType {
+    Track,
+    Episode,
+    Ad,
+    Unknown,
+    #[serde(other)]
+    Other,
+}
+
+/// A track, a podcast episode, a local file, or something newer: one flat, tolerant shape
+/// rather than an untagged enum, so an unexpected item still yields its name and length.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct PlayableItem {
+    #[serde(rename = "type", deserialize_with = "lenient")]
+    pub kind: Option<PlayingType>,
+    /// `null` for local files.
+    #[serde(deserialize_with = "lenient")]
+    pub id: Option<String>,
+    #[serde(deserialize_with = "lenient")]
+    pub uri: Option<String>,
+    #[serde(deserialize_with = "lenient")]
+    pub name: Option<String>,
+    #[serde(deserialize_with = "lenient")]
+    pub duration_ms: Option<f64>,
+    #[serde(deserialize_with = "lenient")]
+    pub is_local: Option<bool>,
+    /// Tracks only.
+    #[serde(deserialize_with = "lenient_vec")]
+    pub artists: Vec<Named>,
+    /// Tracks only.
+    #[serde(deserialize_with = "lenient")]
+    pub album: Option<Album>,
+    /// Episodes carry their own images.
+    #[serde(deserialize_with = "lenient_vec")]
+    pub images: Vec<Image>,
+    /// Episodes only: the podcast.
+    #[serde(deserialize_with = "lenient")]
+    pub show: Option<Show>,
+}
+
+/// Anything with a name (artists).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct Named {
+    #[serde(deserialize_with = "lenient")]
+    pub name: Option<String>,
+}
+
+/// A track's album.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct Album {
+    #[serde(deserialize_with = "lenient")]
+    pub name: Option<String>,
+    #[serde(deserialize_with = "lenient_vec")]
+    pub images: Vec<Image>,
+}
+
+/// An episode's show.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct Show {
+    #[serde(deserialize_with = "lenient")]
+    pub name: Option<String>,
+    #[serde(deserialize_with = "lenient_vec")]
+    pub images: Vec<Image>,
+}
+
+/// A cover image. Sizes are often `null` (local files, some podcasts).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct Image {
+    #[serde(deserialize_with = "lenient")]
+    pub url: Option<String>,
+    #[serde(deserialize_with = "lenient")]
+    pub width: Option<f64>,
+    #[serde(deserialize_with = "lenient")]
+    pub height: Option<f64>,
+}
+
+/// The body of an error answer: `{"error": {"status": 403, "message": "…", "reason": "…"}}`.
+/// Only `reason`, a fixed code, is ever kept; the message is free text and stays out of errors.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct ErrorBody {
+    #[serde(deserialize_with = "lenient")]
+    pub error: Option<ErrorObject>,
+}
+
+/// See [`ErrorBody`].
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct ErrorObject {
+    #[serde(deserialize_with = "lenient")]
+    pub reason: Option<String>,
+}
+
+/// A field that is missing, `null` or of an unexpected type becomes `None` instead of an error.
+fn lenient<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    let value = serde_json::Value::deserialize(deserializer)?;
+    Ok(T::deserialize(value).ok())
+}
+
+/// An array keeps the elements it can read; anything but an array is empty.
+fn lenient_vec<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    let value = serde_json::Value::deserialize(deserializer)?;
+    Ok(match value {
+        serde_json::Value::Array(values) => {
+            values.into_iter().filter_map(|v| T::deserialize(v).ok()).collect()
+        }
+        _ => Vec::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(json: &str) -> CurrentPlayback {
+        serde_json::from_str(json).expect("tolerant model refused a valid JSON object")
+    }
+
+    #[test]
+    fn empty_object_is_nothing() {
+        assert_eq!(parse("{}"), CurrentPlayback::default());
+    }
+
+    #[test]
+    fn wrong_types_lose_only_their_field() {
+        let p = parse(
+            r#"{"is_playing": "yes", "progress_ms": 1200, "device": 7,
+                "item": {"name": 5, "duration_ms": 1000, "artists": [{"name": "A"}, 3, {"name": null}]}}"#,
+        );
+        assert_eq!(p.is_playing, None);
+        assert_eq!(p.progress_ms, Some(1200.0));
+        assert_eq!(p.device, None);
+        let item = p.item.unwrap();
+        assert_eq!(item.name, None);
+        assert_eq!(item.duration_ms, Some(1000.0));
+        assert_eq!(item.artists.len(), 2);
+        assert_eq!(item.artists[0].name.as_deref(), Some("A"));
+    }
+
+    #[test]
+    fn new_enum_values_are_other() {
+        let p = parse(r#"{"repeat_state": "shuffle-repeat", "currently_playing_type": "audiobook_chapter"}"#);
+        assert_eq!(p.repeat_state, Some(RepeatState::Other));
+        assert_eq!(p.currently_playing_type, Some(PlayingType::Other));
+    }
+
+    #[test]
+    fn error_bodies_keep_only_the_reason() {
+        let b: ErrorBody = serde_json::from_str(
+            r#"{"error":{"status":403,"message":"Premium required","reason":"PREMIUM_REQUIRED"}}"#,
+        )
+        .unwrap();
+        assert_eq!(b.error.unwrap().reason.as_deref(), Some("PREMIUM_REQUIRED"));
+    }
+}
