@@ -218,7 +218,7 @@ fn endpoint(base: &str, path: &str, query: &str) -> Result<Url, ApiError> {
 }
 
 /// What an answer means. 401 is handled by the caller.
-fn interpret<T: DeserializeOwned>(raw: &RawResponse) -> Result<Option<T>, ApiError> {
+pub(crate) fn interpret<T: DeserializeOwned>(raw: &RawResponse) -> Result<Option<T>, ApiError> {
     match raw.status {
         204 => Ok(None),
         200..=299 if raw.body.iter().all(u8::is_ascii_whitespace) => Ok(None),
@@ -248,16 +248,21 @@ fn interpret<T: DeserializeOwned>(raw: &RawResponse) -> Result<Option<T>, ApiErr
     }
 }
 
-/// Parses a body, reporting where it broke but never what it said.
+/// Parses a JSON object, reporting where it broke but never what it said. Anything but an
+/// object at the top is refused (a derived struct would otherwise accept an array).
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|e| {
-        let kind = match e.classify() {
-            serde_json::error::Category::Eof => MalformedKind::Truncated,
-            serde_json::error::Category::Data => MalformedKind::Shape,
-            serde_json::error::Category::Syntax | serde_json::error::Category::Io => MalformedKind::Syntax,
-        };
-        ApiError::Malformed { kind, line: e.line(), column: e.column() }
-    })
+    serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(body)
+        .and_then(|object| T::deserialize(serde_json::Value::Object(object)))
+        .map_err(|e| {
+            let kind = match e.classify() {
+                serde_json::error::Category::Eof => MalformedKind::Truncated,
+                serde_json::error::Category::Data => MalformedKind::Shape,
+                serde_json::error::Category::Syntax | serde_json::error::Category::Io => {
+                    MalformedKind::Syntax
+                }
+            };
+            ApiError::Malformed { kind, line: e.line(), column: e.column() }
+        })
 }
 
 /// HTTP(S) over reqwest, on whatever tokio runtime polls it (the engine's).
@@ -406,6 +411,8 @@ mod tests {
         assert!(matches!(e, ApiError::Malformed { kind: MalformedKind::Truncated, .. }), "{e:?}");
         let e = parse_json::<CurrentPlayback>(b"<html>oops</html>").unwrap_err();
         assert!(matches!(e, ApiError::Malformed { kind: MalformedKind::Syntax, .. }), "{e:?}");
+        let e = parse_json::<CurrentPlayback>(b"[1, 2, 3]").unwrap_err();
+        assert!(matches!(e, ApiError::Malformed { kind: MalformedKind::Shape, .. }), "{e:?}");
         let e = parse_json::<CurrentPlayback>(br#""SECRET-NAME""#).unwrap_err();
         assert!(matches!(e, ApiError::Malformed { kind: MalformedKind::Shape, .. }), "{e:?}");
         for text in [format!("{e}"), format!("{e:?}"), e.user_message()] {

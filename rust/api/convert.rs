@@ -118,6 +118,133 @@ fn to_ms(value: Option<f64>) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::client::{interpret, RawResponse};
+    use crate::api::error::{ApiError, ForbiddenReason};
+    use crate::engine::playback::ItemKind;
+    use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+
+    /// A fixture file (`HTTP/1.1 200 OK`, headers, blank line, body) as the client would see it.
+    fn fixture(text: &str) -> Result<Option<CurrentPlayback>, ApiError> {
+        let (head, body) = text.split_once("\n\n").unwrap_or((text, ""));
+        let mut lines = head.lines();
+        let status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|s| s.parse().ok()).unwrap();
+        let mut headers = HeaderMap::new();
+        for line in lines {
+            let (name, value) = line.split_once(':').unwrap();
+            headers.insert(
+                HeaderName::from_bytes(name.trim().as_bytes()).unwrap(),
+                HeaderValue::from_str(value.trim()).unwrap(),
+            );
+        }
+        let raw =
+            RawResponse { status, headers, body: body.as_bytes().to_vec(), received_at: Instant::now() };
+        interpret(&raw)
+    }
+
+    fn playback(text: &str) -> Playback {
+        fixture(text).expect("fixture parses").expect("fixture has a body").to_playback(Instant::now())
+    }
+
+    #[test]
+    fn no_device_is_nothing_playing() {
+        assert!(matches!(fixture(include_str!("../../tests/fixtures/player_204_no_device.http")), Ok(None)));
+    }
+
+    #[test]
+    fn track_without_external_ids() {
+        let p = playback(include_str!("../../tests/fixtures/player_track_no_external_ids.http"));
+        let item = p.item.as_ref().unwrap();
+        assert_eq!(item.kind, ItemKind::Track);
+        assert_eq!(item.name, "Neon Horizon");
+        assert_eq!(item.artists, ["Loopback Choir", "Ada Vector"]);
+        assert_eq!(item.album, "Signals at Dusk");
+        assert_eq!(item.id.as_deref(), Some("11dFghVXANMlKmJXsNCbNl"));
+        assert_eq!(item.duration_ms, 215_893);
+        assert_eq!(item.album_art_url.as_deref(), Some("https://i.scdn.co/image/ab67616d0000b273large"));
+        assert_eq!(
+            item.album_art_url_small.as_deref(),
+            Some("https://i.scdn.co/image/ab67616d00004851small")
+        );
+        assert!(p.is_playing && p.shuffle);
+        assert_eq!(p.repeat, Repeat::Context);
+        assert_eq!(p.progress_ms, 44_272);
+        assert_eq!(p.timestamp_ms, 1_767_225_600_123);
+        assert_eq!(p.context_uri.as_deref(), Some("spotify:playlist:37i9dQZF1DXcBWIGoYBM5M"));
+        let device = p.device.unwrap();
+        assert_eq!(
+            (device.name.as_str(), device.kind.as_str(), device.volume_percent),
+            ("Studio Mac", "Computer", Some(65))
+        );
+    }
+
+    #[test]
+    fn episode_shows_its_show_as_artist() {
+        let p = playback(include_str!("../../tests/fixtures/player_episode.http"));
+        let item = p.item.unwrap();
+        assert_eq!(item.kind, ItemKind::Episode);
+        assert_eq!(item.artists, ["Signal Path Radio"]);
+        assert_eq!(item.album, "");
+        assert_eq!(item.album_art_url.as_deref(), Some("https://i.scdn.co/image/episode640"));
+        assert_eq!(item.album_art_url_small.as_deref(), Some("https://i.scdn.co/image/episode64"));
+        assert_eq!(p.device.unwrap().volume_percent, None);
+    }
+
+    #[test]
+    fn local_file_has_no_id_and_no_images() {
+        let p = playback(include_str!("../../tests/fixtures/player_local_file.http"));
+        let item = p.item.unwrap();
+        assert_eq!(item.kind, ItemKind::LocalFile);
+        assert_eq!(item.id, None);
+        assert_eq!(item.uri, "spotify:local:Mira+Sol:Bootlegs:Live+at+the+Harbour:181");
+        assert_eq!((item.album_art_url, item.album_art_url_small), (None, None));
+        assert_eq!(item.artists, ["Mira Sol"]);
+        assert_eq!(p.context_uri, None);
+        assert_eq!(p.repeat, Repeat::Track);
+        assert!(!p.is_playing);
+    }
+
+    #[test]
+    fn an_ad_is_something_playing() {
+        let p = playback(include_str!("../../tests/fixtures/player_ad.http"));
+        let item = p.item.as_ref().unwrap();
+        assert_eq!(item.kind, ItemKind::Ad);
+        assert_eq!(item.name, AD_NAME);
+        assert_eq!(item.id, None);
+        assert!(p.is_playing);
+    }
+
+    #[test]
+    fn unknown_context_type_keeps_everything() {
+        let p = playback(include_str!("../../tests/fixtures/player_unknown_context_type.http"));
+        assert_eq!(p.context_uri.as_deref(), Some("spotify:user:loopback:collection:your-episodes"));
+        let item = p.item.unwrap();
+        assert_eq!(item.kind, ItemKind::Episode);
+        assert_eq!(item.artists, ["Night Shift"]);
+        // The episode has no images of its own, so the show's (unsized) one stands in for both.
+        assert_eq!(item.album_art_url.as_deref(), Some("https://i.scdn.co/image/night"));
+        assert_eq!(item.album_art_url_small.as_deref(), Some("https://i.scdn.co/image/night"));
+    }
+
+    #[test]
+    fn rate_limit_and_forbidden_fixtures() {
+        let e = fixture(include_str!("../../tests/fixtures/player_429_retry_after.http")).unwrap_err();
+        assert!(matches!(e, ApiError::RateLimited { retry_after: Some(d) } if d.as_secs() == 3), "{e:?}");
+        let e = fixture(include_str!("../../tests/fixtures/player_403_development_mode.http")).unwrap_err();
+        assert!(matches!(e, ApiError::Forbidden { reason: ForbiddenReason::NotAllowed }), "{e:?}");
+        let e = fixture(include_str!("../../tests/fixtures/player_403_premium_required.http")).unwrap_err();
+        assert!(matches!(e, ApiError::Forbidden { reason: ForbiddenReason::PremiumRequired }), "{e:?}");
+    }
+
+    #[test]
+    fn item_null_without_an_ad_is_nothing_playing() {
+        let answer: CurrentPlayback = serde_json::from_str(
+            r#"{"is_playing": true, "item": null, "currently_playing_type": "unknown"}"#,
+        )
+        .unwrap();
+        let p = answer.to_playback(Instant::now());
+        assert_eq!(p.item, None);
+        assert!(!p.is_playing);
+    }
 
     fn image(url: &str, size: Option<f64>) -> Image {
         Image { url: Some(url.into()), width: size, height: size }

@@ -13,13 +13,13 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct CurrentPlayback {
-    #[serde(deserialize_with = "lenient")]
+    #[serde(deserialize_with = "lenient_object")]
     pub device: Option<DeviceObject>,
     #[serde(deserialize_with = "lenient")]
     pub repeat_state: Option<RepeatState>,
     #[serde(deserialize_with = "lenient")]
     pub shuffle_state: Option<bool>,
-    #[serde(deserialize_with = "lenient")]
+    #[serde(deserialize_with = "lenient_object")]
     pub context: Option<Context>,
     /// Unix milliseconds of the last change of playback state (not of `progress_ms`).
     #[serde(deserialize_with = "lenient")]
@@ -29,7 +29,7 @@ pub struct CurrentPlayback {
     #[serde(deserialize_with = "lenient")]
     pub is_playing: Option<bool>,
     /// `null` during ads, private sessions and some transitions.
-    #[serde(deserialize_with = "lenient")]
+    #[serde(deserialize_with = "lenient_object")]
     pub item: Option<PlayableItem>,
     #[serde(deserialize_with = "lenient")]
     pub currently_playing_type: Option<PlayingType>,
@@ -102,13 +102,13 @@ pub struct PlayableItem {
     #[serde(deserialize_with = "lenient_vec")]
     pub artists: Vec<Named>,
     /// Tracks only.
-    #[serde(deserialize_with = "lenient")]
+    #[serde(deserialize_with = "lenient_object")]
     pub album: Option<Album>,
     /// Episodes carry their own images.
     #[serde(deserialize_with = "lenient_vec")]
     pub images: Vec<Image>,
     /// Episodes only: the podcast.
-    #[serde(deserialize_with = "lenient")]
+    #[serde(deserialize_with = "lenient_object")]
     pub show: Option<Show>,
 }
 
@@ -157,7 +157,7 @@ pub struct Image {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct ErrorBody {
-    #[serde(deserialize_with = "lenient")]
+    #[serde(deserialize_with = "lenient_object")]
     pub error: Option<ErrorObject>,
 }
 
@@ -179,7 +179,17 @@ where
     Ok(T::deserialize(value).ok())
 }
 
-/// An array keeps the elements it can read; anything but an array is empty.
+/// Like [`lenient`], for a struct: only a JSON object will do. (serde's derived structs would
+/// also accept an array, filling the fields in order, which would read `[1, 2]` as an empty item.)
+fn lenient_object<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    Ok(object(serde_json::Value::deserialize(deserializer)?))
+}
+
+/// An array keeps the objects it can read; anything but an array is empty.
 fn lenient_vec<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
 where
     D: Deserializer<'de>,
@@ -187,11 +197,17 @@ where
 {
     let value = serde_json::Value::deserialize(deserializer)?;
     Ok(match value {
-        serde_json::Value::Array(values) => {
-            values.into_iter().filter_map(|v| T::deserialize(v).ok()).collect()
-        }
+        serde_json::Value::Array(values) => values.into_iter().filter_map(object).collect(),
         _ => Vec::new(),
     })
+}
+
+fn object<T: DeserializeOwned>(value: serde_json::Value) -> Option<T> {
+    if value.is_object() {
+        T::deserialize(value).ok()
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]
@@ -218,6 +234,8 @@ mod tests {
         assert_eq!(p.device, None);
         let item = p.item.unwrap();
         assert_eq!(item.name, None);
+        let arrays = parse(r#"{"item": [1, 2], "device": ["x"], "context": [], "progress_ms": 5}"#);
+        assert_eq!((arrays.item, arrays.device, arrays.context), (None, None, None));
         assert_eq!(item.duration_ms, Some(1000.0));
         assert_eq!(item.artists.len(), 2);
         assert_eq!(item.artists[0].name.as_deref(), Some("A"));

@@ -2,6 +2,7 @@
 
 mod args;
 mod demo;
+mod now;
 
 use std::process::ExitCode;
 
@@ -20,12 +21,15 @@ enum Command {
     /// Plays the built-in simulator through the plugin's entry points and shows what TouchDesigner
     /// would receive (no Spotify account needed).
     Demo(demo::DemoArgs),
+    /// Shows what Spotify is playing, once or live (--watch), as the plugin's channels and rows.
+    Now(now::NowArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo(args) => demo::run(&args),
+        Command::Now(args) => now::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -210,8 +210,14 @@ impl Playback {
         if !self.is_playing || self.rate <= 0.0 {
             return None;
         }
-        let left_ms = item.duration_ms.saturating_sub(self.progress_ms) as f64 / self.rate;
-        Some(self.observed_at + Duration::from_secs_f64(left_ms / 1000.0))
+        // Signed: an anchor placed past the end (extrapolated to the answer's arrival) dates the
+        // end in the past rather than at the anchor.
+        let left_s = (item.duration_ms as f64 - self.progress_ms as f64) / self.rate / 1000.0;
+        if left_s >= 0.0 {
+            Some(self.observed_at + Duration::from_secs_f64(left_s))
+        } else {
+            Some(self.observed_at.checked_sub(Duration::from_secs_f64(-left_s)).unwrap_or(self.observed_at))
+        }
     }
 }
 
@@ -265,5 +271,12 @@ mod tests {
         let p = Playback { is_playing: false, ..playing(1500, 3000, 1.0, t0) };
         assert_eq!(p.position_at(t0 + Duration::from_secs(5)), 1.5);
         assert_eq!(p.predicted_end(), None);
+    }
+
+    #[test]
+    fn an_anchor_past_the_end_dates_the_end_before_it() {
+        let t0 = Instant::now() + Duration::from_secs(1);
+        let p = playing(3010, 3000, 1.0, t0);
+        assert_eq!(p.predicted_end(), Some(t0 - Duration::from_millis(10)));
     }
 }

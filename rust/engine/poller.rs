@@ -200,13 +200,8 @@ impl Poller {
             self.end_polls = 0;
         }
         self.anchor(&mut playback, sent, received, same_item);
-        let (next, is_end_poll) = schedule::after_success(
-            &self.timing,
-            sent,
-            received,
-            &playback,
-            self.end_polls < self.timing.end_polls_per_item,
-        );
+        let end_poll_allowed = self.end_polls < self.timing.end_polls_per_item;
+        let (next, is_end_poll) = schedule::after_success(&self.timing, sent, &playback, end_poll_allowed);
         self.end_polls += u32::from(is_end_poll);
         self.state = EngineState { connected: true, stats: self.state.stats, ..EngineState::default() };
         self.shown = playback.clone();

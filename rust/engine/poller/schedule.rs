@@ -98,12 +98,14 @@ impl PollTiming {
     }
 }
 
-/// When to poll after a successful answer that arrived at `received` for a request sent at
-/// `sent`. `end_poll_allowed` is false once the item has used its track-end polls.
+/// When to poll after a successful answer to a request sent at `sent`, and whether that is a
+/// track-end poll. `end_poll_allowed` is false once the item has used its track-end polls.
+///
+/// Intervals count from the send, so a fixed interval is a fixed request rate whatever the
+/// latency.
 pub fn after_success(
     timing: &PollTiming,
     sent: Instant,
-    received: Instant,
     playback: &Playback,
     end_poll_allowed: bool,
 ) -> (Instant, bool) {
@@ -113,7 +115,7 @@ pub fn after_success(
         (Some(_), false) => timing.paused,
         (None, _) => timing.idle,
     };
-    let mut next = received + interval;
+    let mut next = sent + interval;
     let mut is_end_poll = false;
     let end = playback.predicted_end().filter(|_| playback.item.as_ref().is_some_and(|i| i.duration_ms > 0));
     if let (true, true, Some(margin), Some(end)) = (playing, end_poll_allowed, timing.end_margin, end) {
@@ -164,7 +166,7 @@ mod tests {
     #[test]
     fn playing_polls_every_two_and_a_half_intervals() {
         let t = Instant::now();
-        let (next, end) = after_success(&timing(), t, t, &playing(0, 60_000, t), true);
+        let (next, end) = after_success(&timing(), t, &playing(0, 60_000, t), true);
         assert_eq!(next - t, Duration::from_millis(2500));
         assert!(!end);
     }
@@ -172,11 +174,11 @@ mod tests {
     #[test]
     fn an_end_inside_the_interval_is_polled_just_after() {
         let t = Instant::now();
-        let (next, end) = after_success(&timing(), t, t, &playing(58_000, 60_000, t), true);
+        let (next, end) = after_success(&timing(), t, &playing(58_000, 60_000, t), true);
         assert_eq!(next - t, Duration::from_millis(2120));
         assert!(end);
         // Not allowed any more: the regular interval.
-        let (next, _) = after_success(&timing(), t, t, &playing(58_000, 60_000, t), false);
+        let (next, _) = after_success(&timing(), t, &playing(58_000, 60_000, t), false);
         assert_eq!(next - t, Duration::from_millis(2500));
     }
 
@@ -184,7 +186,7 @@ mod tests {
     fn a_regular_poll_just_before_the_end_moves_earlier() {
         let t = Instant::now();
         // End + margin at 3.12 s: the poll at 2.5 s would leave only 0.62 s before it.
-        let (next, end) = after_success(&timing(), t, t, &playing(57_000, 60_000, t), true);
+        let (next, end) = after_success(&timing(), t, &playing(57_000, 60_000, t), true);
         assert_eq!(next - t, Duration::from_millis(2120));
         assert!(!end);
     }
@@ -192,7 +194,7 @@ mod tests {
     #[test]
     fn the_rate_bound_wins() {
         let t = Instant::now();
-        let (next, _) = after_success(&timing(), t, t, &playing(59_990, 60_000, t), true);
+        let (next, _) = after_success(&timing(), t, &playing(59_990, 60_000, t), true);
         assert_eq!(next - t, Duration::from_secs(1));
     }
 
@@ -200,8 +202,8 @@ mod tests {
     fn paused_and_idle_are_slower() {
         let t = Instant::now();
         let paused = Playback { is_playing: false, ..playing(1000, 60_000, t) };
-        assert_eq!(after_success(&timing(), t, t, &paused, true).0 - t, Duration::from_secs(4));
-        assert_eq!(after_success(&timing(), t, t, &Playback::idle(t), true).0 - t, Duration::from_secs(5));
+        assert_eq!(after_success(&timing(), t, &paused, true).0 - t, Duration::from_secs(4));
+        assert_eq!(after_success(&timing(), t, &Playback::idle(t), true).0 - t, Duration::from_secs(5));
     }
 
     #[test]

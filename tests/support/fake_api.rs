@@ -1,0 +1,340 @@
+//! A scripted stand-in for Spotify's Web API, served locally.
+//!
+//! It is strict where Spotify is strict: only `GET /v1/me/player?additional_types=episode`
+//! exists (anything else is a 404) and only the tokens it was told about are accepted (anything
+//! else is a 401), so a client that forgets the query or sends a stale token fails as it would in
+//! production. What a valid request gets is decided by a script: a list of replies taken in
+//! order, or a function of the request (e.g. of the time, for a playback timeline). Every request
+//! is logged with its arrival time so tests can assert how many came and when.
+//!
+//! Two front ends serve the same script: [`FakeApi::serve_http`], a real HTTP/1.1 server on a
+//! loopback port, and [`FakeApi::transport`], an in-process transport for runs on tokio's paused
+//! clock (which cannot wait on real sockets).
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use td_spotify::api::client::{now, RawResponse, Transport, PLAYER_PATH, PLAYER_QUERY};
+use td_spotify::api::ApiError;
+use td_spotify::engine::source::BoxFuture;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use url::Url;
+
+/// One request as the fake saw it.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// When it arrived (tokio's clock).
+    pub at: Instant,
+    pub method: String,
+    /// Path and query.
+    pub target: String,
+    /// The bearer token sent, if any.
+    pub bearer: Option<String>,
+    /// What the fake answered, in short (`200`, `429`, `hang`…).
+    pub outcome: String,
+}
+
+/// What the fake does with a request.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    Answer {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: String,
+    },
+    /// Says nothing for this long, then closes the connection.
+    Hang(Duration),
+    /// Promises `declared` bytes of body, sends `body` (fewer), and closes.
+    Truncated {
+        declared: usize,
+        body: String,
+    },
+    /// Closes the connection without a word.
+    Close,
+}
+
+impl Reply {
+    pub fn json(body: impl Into<String>) -> Reply {
+        Reply::Answer {
+            status: 200,
+            headers: vec![("content-type".into(), "application/json; charset=utf-8".into())],
+            body: body.into(),
+        }
+    }
+
+    pub fn status(status: u16) -> Reply {
+        Reply::Answer { status, headers: Vec::new(), body: String::new() }
+    }
+
+    pub fn no_content() -> Reply {
+        Reply::status(204)
+    }
+
+    /// A fixture file: status line, headers, blank line, body.
+    pub fn fixture(text: &str) -> Reply {
+        let (head, body) = text.split_once("\n\n").unwrap_or((text, ""));
+        let mut lines = head.lines();
+        let status = lines
+            .next()
+            .and_then(|l| l.split(' ').nth(1))
+            .and_then(|s| s.parse().ok())
+            .expect("fixture starts with a status line");
+        let headers = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
+            .collect();
+        Reply::Answer { status, headers, body: body.to_owned() }
+    }
+
+    fn outcome(&self) -> String {
+        match self {
+            Reply::Answer { status, .. } => status.to_string(),
+            Reply::Hang(_) => "hang".into(),
+            Reply::Truncated { .. } => "truncated".into(),
+            Reply::Close => "close".into(),
+        }
+    }
+}
+
+type Responder = Box<dyn FnMut(&Request) -> Reply + Send>;
+type LatencyFn = Box<dyn FnMut() -> (Duration, Duration) + Send>;
+
+struct Inner {
+    responder: Responder,
+    log: Vec<Request>,
+    tokens: Vec<String>,
+    latency: Option<LatencyFn>,
+    overruns: usize,
+}
+
+/// The fake API; clones share the script and the log.
+#[derive(Clone)]
+pub struct FakeApi {
+    inner: Arc<Mutex<Inner>>,
+}
+
+impl FakeApi {
+    /// Answers valid requests with `responder`. Accepts the token `good-token` until told otherwise.
+    pub fn new(responder: impl FnMut(&Request) -> Reply + Send + 'static) -> Self {
+        FakeApi {
+            inner: Arc::new(Mutex::new(Inner {
+                responder: Box::new(responder),
+                log: Vec::new(),
+                tokens: vec!["good-token".into()],
+                latency: None,
+                overruns: 0,
+            })),
+        }
+    }
+
+    /// Answers valid requests with `replies`, in order. Running out is a scripting error: it is
+    /// answered 500 and counted in [`FakeApi::overruns`].
+    pub fn scripted(replies: impl IntoIterator<Item = Reply>) -> Self {
+        let mut replies: VecDeque<Reply> = replies.into_iter().collect();
+        // 599 marks the overrun; `respond` counts it.
+        FakeApi::new(move |_| replies.pop_front().unwrap_or_else(|| Reply::status(599)))
+    }
+
+    /// Only these bearer tokens are accepted.
+    pub fn accept_tokens(&self, tokens: &[&str]) {
+        self.lock().tokens = tokens.iter().map(|t| (*t).to_owned()).collect();
+    }
+
+    /// Delays every exchange by (before reading, after answering), e.g. asymmetric network paths.
+    pub fn set_latency(&self, latency: impl FnMut() -> (Duration, Duration) + Send + 'static) {
+        self.lock().latency = Some(Box::new(latency));
+    }
+
+    /// Every request so far, in arrival order.
+    pub fn requests(&self) -> Vec<Request> {
+        self.lock().log.clone()
+    }
+
+    /// Requests answered after the script ran out (a scripted test that sees any is wrong).
+    pub fn overruns(&self) -> usize {
+        self.lock().overruns
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn latency(&self) -> (Duration, Duration) {
+        self.lock().latency.as_mut().map_or((Duration::ZERO, Duration::ZERO), |f| f())
+    }
+
+    /// Checks the request as Spotify would, then asks the script.
+    fn respond(&self, method: &str, target: &str, bearer: Option<&str>) -> Reply {
+        let mut inner = self.lock();
+        let mut request = Request {
+            at: now(),
+            method: method.to_owned(),
+            target: target.to_owned(),
+            bearer: bearer.map(str::to_owned),
+            outcome: String::new(),
+        };
+        let reply = if method != "GET" || target != format!("{PLAYER_PATH}?{PLAYER_QUERY}") {
+            Reply::Answer {
+                status: 404,
+                headers: vec![("content-type".into(), "application/json".into())],
+                body: r#"{"error":{"status":404,"message":"Service not found"}}"#.into(),
+            }
+        } else if !bearer.is_some_and(|b| inner.tokens.iter().any(|t| t == b)) {
+            Reply::Answer {
+                status: 401,
+                headers: vec![("content-type".into(), "application/json".into())],
+                body: r#"{"error":{"status":401,"message":"The access token expired"}}"#.into(),
+            }
+        } else {
+            let reply = (inner.responder)(&request);
+            if matches!(reply, Reply::Answer { status: 599, .. }) {
+                inner.overruns += 1;
+            }
+            reply
+        };
+        request.outcome = reply.outcome();
+        inner.log.push(request);
+        reply
+    }
+
+    /// Serves the script over HTTP/1.1 on a loopback port, on the current tokio runtime.
+    pub async fn serve_http(&self) -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
+        let addr = listener.local_addr().expect("local address");
+        self.serve_on(listener);
+        addr
+    }
+
+    /// Serves on a listener bound by the caller (e.g. on a port that refused connections before).
+    pub fn serve_on(&self, listener: TcpListener) {
+        let api = self.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let api = api.clone();
+                tokio::spawn(async move { api.handle(stream).await });
+            }
+        });
+    }
+
+    async fn handle(&self, mut stream: TcpStream) {
+        let mut head = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => head.extend_from_slice(&buf[..n]),
+            }
+            if head.len() > 16 * 1024 {
+                return;
+            }
+        }
+        let text = String::from_utf8_lossy(&head);
+        let mut lines = text.split("\r\n");
+        let mut request_line = lines.next().unwrap_or_default().split(' ');
+        let method = request_line.next().unwrap_or_default().to_owned();
+        let target = request_line.next().unwrap_or_default().to_owned();
+        let bearer = lines
+            .filter_map(|l| l.split_once(':'))
+            .find(|(name, _)| name.eq_ignore_ascii_case("authorization"))
+            .and_then(|(_, value)| value.trim().strip_prefix("Bearer ").map(str::to_owned));
+        let (before, after) = self.latency();
+        tokio::time::sleep(before).await;
+        let reply = self.respond(&method, &target, bearer.as_deref());
+        tokio::time::sleep(after).await;
+        match reply {
+            Reply::Answer { status, headers, body } => {
+                let mut out = format!("HTTP/1.1 {status} {}\r\nconnection: close\r\n", reason(status));
+                if status != 204 {
+                    out.push_str(&format!("content-length: {}\r\n", body.len()));
+                }
+                for (name, value) in headers {
+                    out.push_str(&format!("{name}: {value}\r\n"));
+                }
+                out.push_str("\r\n");
+                out.push_str(&body);
+                let _ = stream.write_all(out.as_bytes()).await;
+                let _ = stream.shutdown().await;
+            }
+            Reply::Hang(d) => tokio::time::sleep(d).await,
+            Reply::Truncated { declared, body } => {
+                let out = format!(
+                    "HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-type: application/json\r\n\
+                     content-length: {declared}\r\n\r\n{body}"
+                );
+                let _ = stream.write_all(out.as_bytes()).await;
+                let _ = stream.shutdown().await;
+            }
+            Reply::Close => {}
+        }
+    }
+
+    /// The script as an in-process transport (for tokio's paused clock).
+    pub fn transport(&self) -> Arc<dyn Transport> {
+        Arc::new(MemoryTransport { api: self.clone() })
+    }
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        204 => "No Content",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        _ => "Whatever",
+    }
+}
+
+struct MemoryTransport {
+    api: FakeApi,
+}
+
+impl Transport for MemoryTransport {
+    fn get<'a>(
+        &'a self,
+        url: &'a Url,
+        bearer: &'a str,
+        _max_body: usize,
+    ) -> BoxFuture<'a, Result<RawResponse, ApiError>> {
+        Box::pin(async move {
+            let target = match url.query() {
+                Some(q) => format!("{}?{q}", url.path()),
+                None => url.path().to_owned(),
+            };
+            let (before, after) = self.api.latency();
+            tokio::time::sleep(before).await;
+            let reply = self.api.respond("GET", &target, Some(bearer));
+            match reply {
+                Reply::Answer { status, headers, body } => {
+                    tokio::time::sleep(after).await;
+                    let mut map = reqwest::header::HeaderMap::new();
+                    for (name, value) in headers {
+                        if let (Ok(n), Ok(v)) = (
+                            reqwest::header::HeaderName::from_bytes(name.as_bytes()),
+                            reqwest::header::HeaderValue::from_str(&value),
+                        ) {
+                            map.insert(n, v);
+                        }
+                    }
+                    Ok(RawResponse { status, headers: map, body: body.into_bytes(), received_at: now() })
+                }
+                Reply::Hang(d) => {
+                    tokio::time::sleep(d).await;
+                    Err(ApiError::Interrupted { detail: "closed without an answer".into() })
+                }
+                Reply::Truncated { .. } => {
+                    tokio::time::sleep(after).await;
+                    Err(ApiError::Interrupted { detail: "end of file before message length reached".into() })
+                }
+                Reply::Close => Err(ApiError::Interrupted { detail: "closed without an answer".into() }),
+            }
+        })
+    }
+}
