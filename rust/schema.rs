@@ -324,7 +324,7 @@ while playing, every 4 to 5 while paused or idle, and just after each track's pr
 ];
 
 /// The shortest `Pollinterval` accepted, in seconds: faster would only earn 429s from Spotify.
-pub const MIN_POLL_INTERVAL_S: f64 = 0.5;
+pub(crate) const MIN_POLL_INTERVAL_S: f64 = 0.5;
 
 /// Looks a parameter up by its TouchDesigner name.
 pub fn param_index(name: &[u8]) -> Option<usize> {

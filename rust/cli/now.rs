@@ -14,7 +14,7 @@ use td_spotify::engine::poller::Poller;
 use td_spotify::engine::snapshot::Snapshot;
 use td_spotify::engine::source::{BoxFuture, Source, Update};
 use td_spotify::engine::Engine;
-use td_spotify::schema::{Channel, Row, Status, CHANNELS, CHANNEL_COUNT, MIN_POLL_INTERVAL_S, ROWS};
+use td_spotify::schema::{Channel, Param, Row, Status, CHANNELS, CHANNEL_COUNT, PARAMS, ROWS};
 
 use crate::args::SpotifyArgs;
 
@@ -77,8 +77,8 @@ impl Source for CliSource {
 pub fn run(args: &NowArgs) -> Result<(), Box<dyn Error>> {
     let tokens = token_provider()?;
     let mut config = args.spotify.config(None);
-    let interval =
-        if args.poll_interval.is_finite() { args.poll_interval.max(MIN_POLL_INTERVAL_S) } else { 1.0 };
+    let min = PARAMS[Param::Pollinterval as usize].min;
+    let interval = if args.poll_interval.is_finite() { args.poll_interval.max(min) } else { 1.0 };
     config.poll_interval = Duration::from_secs_f64(interval);
     let poller = Poller::new(&config).map_err(|e| e.user_message())?;
     let engine =

@@ -37,7 +37,7 @@
 mod schedule;
 pub mod sync;
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -52,7 +52,7 @@ use crate::api::error::{seconds, ApiError, ErrorClass};
 use crate::api::models::CurrentPlayback;
 use crate::api::TokenProvider;
 use crate::config::SpotifyConfig;
-use crate::schema::Status;
+use crate::schema::{Param, Status, PARAMS};
 use sync::SyncFilter;
 
 /// Follows one account's playback. Owned by the Spotify source; one request in flight at most.
@@ -90,15 +90,18 @@ impl std::fmt::Debug for Poller {
 
 impl Poller {
     /// A poller for `config`'s Web API at `config`'s poll interval, over HTTPS.
+    /// The interval is floored at the `Pollinterval` parameter's minimum, whoever built `config`.
     pub fn new(config: &SpotifyConfig) -> Result<Poller, ApiError> {
         let client = ApiClient::new(ClientOptions::from_config(config))?;
-        Ok(Poller::with_client(client, PollTiming::for_interval(config.poll_interval)))
+        let floor = PARAMS[Param::Pollinterval as usize].min;
+        let interval = config.poll_interval.max(Duration::from_secs_f64(floor));
+        Ok(Poller::with_client(client, PollTiming::for_interval(interval)))
     }
 
     /// A poller over any client (tests and simulations shrink the timing).
     pub fn with_client(client: ApiClient, timing: PollTiming) -> Poller {
         let now = client::now();
-        let window = timing.smoothing.map_or(std::time::Duration::from_secs(30), |s| s.window);
+        let window = timing.smoothing.map_or(Duration::from_secs(30), |s| s.window);
         let rng = match timing.seed {
             Some(seed) => StdRng::seed_from_u64(seed),
             None => StdRng::from_entropy(),
@@ -154,12 +157,12 @@ impl Poller {
         if let Some(due) = self.due.filter(|&due| now < due) {
             return Update { playback: None, state: self.state.clone(), next_poll: due };
         }
+        // The rate bound counts from the attempt, so even a cancelled one (the engine drops this
+        // future when a pulse wakes it) spaces the next.
+        self.last_sent = Some(client::now());
         let exchange = self.client.current_playback(tokens).await;
         self.count(&exchange);
-        let Exchange { result, sent_at, received_at, requests, .. } = exchange;
-        if requests > 0 {
-            self.last_sent = Some(sent_at);
-        }
+        let Exchange { result, sent_at, received_at, .. } = exchange;
         let (playback, next) = match result {
             Ok(answer) => self.on_answer(answer, sent_at, received_at),
             Err(error) => self.on_error(&error, sent_at, received_at),
@@ -245,7 +248,7 @@ impl Poller {
         received: Instant,
     ) -> (Option<Playback>, Instant) {
         let stats = self.state.stats;
-        let rate_bound = self.last_sent.unwrap_or(sent) + self.timing.min_interval;
+        let rate_bound = self.last_sent.unwrap_or(sent).min(sent) + self.timing.min_interval;
         let message = error.user_message();
         match error.class() {
             ErrorClass::RateLimited => {
@@ -308,7 +311,7 @@ impl Poller {
     }
 
     /// Counts a failure and returns the delay before the next attempt.
-    fn backoff(&mut self) -> std::time::Duration {
+    fn backoff(&mut self) -> Duration {
         self.failures += 1;
         schedule::backoff(&self.timing, self.failures, &mut self.rng)
     }
