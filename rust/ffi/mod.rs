@@ -24,6 +24,8 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 pub mod instance;
+#[cfg(all(unix, target_pointer_width = "64"))]
+pub mod td_host;
 
 use std::ffi::{c_char, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
