@@ -3,12 +3,16 @@
 
 use std::fmt::Write;
 
-use crate::schema::{ParamKind, Status, CHANNELS, INFOS, PARAMS, ROWS};
+use crate::schema::{
+    ParamKind, Status, CHANNELS, DEVICE_COLUMNS, INFOS, PARAMS, QUEUE_COLUMNS, RECENT_COLUMNS, ROWS,
+    STATUS_FIELDS,
+};
 
 /// Every generated block, by the name used in its `<!-- generated:NAME -->` markers.
-pub fn blocks() -> [(&'static str, String); 5] {
+pub fn blocks() -> [(&'static str, String); 6] {
     [
         ("channels", channels()),
+        ("tables", tables()),
         ("rows", rows()),
         ("status", statuses()),
         ("parameters", parameters()),
@@ -31,6 +35,20 @@ pub fn rows() -> String {
     for r in ROWS {
         let _ = writeln!(out, "| `{}` | {} |", r.name, r.help);
     }
+    out
+}
+
+/// The DAT's other modes and their columns.
+pub fn tables() -> String {
+    let join = |cols: &[&std::ffi::CStr]| {
+        cols.iter().map(|c| format!("`{}`", c.to_string_lossy())).collect::<Vec<_>>().join(", ")
+    };
+    let mut out = String::from("| `Mode` | header row / fields |\n|---|---|\n");
+    let _ = writeln!(out, "| Now playing | `field`, `value`; one row per field above |");
+    let _ = writeln!(out, "| Queue | {} |", join(QUEUE_COLUMNS));
+    let _ = writeln!(out, "| Recently played | {} |", join(RECENT_COLUMNS));
+    let _ = writeln!(out, "| Devices | {} |", join(DEVICE_COLUMNS));
+    let _ = writeln!(out, "| Status | `field`, `value`; fields {} |", join(STATUS_FIELDS));
     out
 }
 

@@ -270,6 +270,7 @@ pub enum Param {
     Source,
     Simseed,
     Simspeed,
+    Mode,
 }
 
 /// Every custom parameter, in the order they are appended.
@@ -303,6 +304,90 @@ pub const PARAMS: &[ParamSpec] = &[
         help: c"How fast simulated time runs (1 = real time).",
         ..param(c"Simspeed", c"Simulator Speed", ParamKind::Float)
     },
+    ParamSpec {
+        families: family::DAT,
+        default_str: c"nowplaying",
+        menu: MODE_MENU,
+        help:
+            c"What the DAT lists: the current item, the queue, recent tracks, devices or the engine's status.",
+        ..param(c"Mode", c"Mode", ParamKind::Menu)
+    },
+];
+
+/// What a CPlusPlus DAT outputs (its `Mode` menu).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DatMode {
+    /// `field | value` rows of [`ROWS`].
+    #[default]
+    NowPlaying,
+    /// Upcoming items, one per row, columns [`QUEUE_COLUMNS`].
+    Queue,
+    /// Recently played tracks, columns [`RECENT_COLUMNS`].
+    Recent,
+    /// Spotify Connect devices, columns [`DEVICE_COLUMNS`].
+    Devices,
+    /// `field | value` rows of [`STATUS_FIELDS`].
+    Status,
+}
+
+impl DatMode {
+    /// The mode for a `Mode` menu token; unknown tokens (e.g. from a newer `.toe`) fall back.
+    pub fn from_token(token: &str) -> DatMode {
+        match token {
+            "queue" => DatMode::Queue,
+            "recent" => DatMode::Recent,
+            "devices" => DatMode::Devices,
+            "status" => DatMode::Status,
+            _ => DatMode::NowPlaying,
+        }
+    }
+}
+
+const MODE_MENU: &[MenuItem] = &[
+    MenuItem { name: c"nowplaying", label: c"Now playing" },
+    MenuItem { name: c"queue", label: c"Queue" },
+    MenuItem { name: c"recent", label: c"Recently played" },
+    MenuItem { name: c"devices", label: c"Devices" },
+    MenuItem { name: c"status", label: c"Status" },
+];
+
+/// Columns of the `Queue` table (row 0 is this header).
+pub const QUEUE_COLUMNS: &[&CStr] =
+    &[c"position", c"name", c"artists", c"album", c"duration_ms", c"uri", c"track_id", c"type"];
+/// Columns of the `Recently played` table.
+pub const RECENT_COLUMNS: &[&CStr] =
+    &[c"played_at", c"name", c"artists", c"album", c"duration_ms", c"uri", c"track_id", c"context_uri"];
+/// Columns of the `Devices` table.
+pub const DEVICE_COLUMNS: &[&CStr] = &[c"name", c"type", c"is_active", c"volume_percent", c"id"];
+
+/// Rows of the `Status` table (`field | value`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(usize)]
+pub enum StatusField {
+    Status,
+    Source,
+    Connected,
+    AuthState,
+    LastError,
+    Warning,
+    Requests,
+    Errors,
+    RateLimited,
+    LastLatencyMs,
+}
+
+/// Names of the `Status` table's rows, in [`StatusField`] order.
+pub const STATUS_FIELDS: &[&CStr] = &[
+    c"status",
+    c"source",
+    c"connected",
+    c"auth_state",
+    c"last_error",
+    c"warning",
+    c"requests",
+    c"errors",
+    c"rate_limited",
+    c"last_latency_ms",
 ];
 
 /// Looks a parameter up by its TouchDesigner name.

@@ -5,7 +5,7 @@
 
 use crate::config::{SourceConfig, SpotifyConfig};
 use crate::engine::simulator::SimConfig;
-use crate::schema::{Param, ParamKind, PARAMS};
+use crate::schema::{DatMode, Param, ParamKind, PARAMS};
 
 /// The raw value of every parameter, in [`PARAMS`] order.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,6 +75,8 @@ pub struct Settings {
     pub source: SourceKind,
     pub sim: SimConfig,
     pub spotify: SpotifyConfig,
+    /// What a DAT lists.
+    pub dat_mode: DatMode,
 }
 
 impl Settings {
@@ -93,6 +95,7 @@ impl Settings {
                 speed: if speed.is_finite() && speed > 0.0 { speed.min(1000.0) } else { 1.0 },
             },
             spotify: SpotifyConfig::default(),
+            dat_mode: DatMode::from_token(values.menu(Param::Mode)),
         }
     }
 

@@ -102,11 +102,21 @@ fn json(frame: &Frame<'_>, out: &mut String) {
 /// The full-screen view: channels with a progress bar, then rows.
 fn live_view(frame: &Frame<'_>, elapsed: Duration, out: &mut String) {
     out.push_str("\x1b[H");
-    let _ = writeln!(out, "td-spotify demo — simulated playback through the plugin ({:.0} s)\x1b[K", elapsed.as_secs_f64());
+    let _ = writeln!(
+        out,
+        "td-spotify demo — simulated playback through the plugin ({:.0} s)\x1b[K",
+        elapsed.as_secs_f64()
+    );
     let progress = value_of(frame, "progress").clamp(0.0, 1.0);
     let width = 40;
     let filled = (progress * width as f32).round() as usize;
-    let _ = writeln!(out, "\x1b[K\n[{}{}] {:5.1} %\x1b[K\n", "█".repeat(filled), "·".repeat(width - filled), progress * 100.0);
+    let _ = writeln!(
+        out,
+        "\x1b[K\n[{}{}] {:5.1} %\x1b[K\n",
+        "█".repeat(filled),
+        "·".repeat(width - filled),
+        progress * 100.0
+    );
     let _ = writeln!(out, "CHOP channels\x1b[K");
     for (name, value) in frame.names.iter().zip(frame.values) {
         let _ = writeln!(out, "  {name:<16} {value:>12.4}\x1b[K");

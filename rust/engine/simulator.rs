@@ -4,13 +4,14 @@
 //! generated from a seed. The same seed always plays the same tracks in the same order with the
 //! same pauses, skips and gaps, so tests can predict every frame.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::playback::{Device, Features, Item, ItemKind, Playback};
-use super::snapshot::EngineState;
+use super::snapshot::{EngineState, Lists};
 use super::source::{BoxFuture, Source, Update};
 
 /// How the simulator plays.
@@ -226,6 +227,8 @@ pub struct Simulator {
     timeline: Timeline,
     started: Instant,
     device: Device,
+    /// Queue, history and devices, rebuilt when the track changes.
+    lists: (Option<usize>, Arc<Lists>),
 }
 
 impl Simulator {
@@ -235,7 +238,70 @@ impl Simulator {
             kind: "Computer".to_owned(),
             volume_percent: Some(80),
         };
-        Simulator { config, timeline: Timeline::new(config.seed), started, device }
+        Simulator {
+            config,
+            timeline: Timeline::new(config.seed),
+            started,
+            device,
+            lists: (None, Arc::default()),
+        }
+    }
+
+    /// The DAT's lists while `current` plays: the next tracks, the ones before, the device.
+    fn lists(&mut self, current: Option<usize>) -> Arc<Lists> {
+        if self.lists.1.devices.is_empty() || self.lists.0 != current {
+            let last = self.timeline.tracks.len().saturating_sub(1);
+            let at = current.unwrap_or(last);
+            while self.timeline.tracks.len() < at + 6 {
+                self.timeline.push_track();
+            }
+            let cells = |t: &Item| {
+                [
+                    t.name.clone(),
+                    t.artists.join(", "),
+                    t.album.clone(),
+                    t.duration_ms.to_string(),
+                    t.uri.clone(),
+                    t.id.clone().unwrap_or_default(),
+                ]
+            };
+            let tracks = &self.timeline.tracks;
+            let queue = (at + 1..at + 6)
+                .map(|i| {
+                    let mut row = vec![(i - at).to_string()];
+                    row.extend(cells(&tracks[i]));
+                    row.push("track".into());
+                    row
+                })
+                .collect();
+            let played_to = if current.is_some() { at } else { at + 1 };
+            let recent = tracks[..played_to]
+                .iter()
+                .rev()
+                .take(10)
+                .map(|t| {
+                    let mut row = vec![String::new()];
+                    row.extend(cells(t));
+                    row.push(format!("spotify:playlist:sim{}", self.config.seed));
+                    row
+                })
+                .collect();
+            let d = &self.device;
+            let devices = vec![vec![
+                d.name.clone(),
+                d.kind.clone(),
+                "1".into(),
+                d.volume_percent.map(|v| v.to_string()).unwrap_or_default(),
+                format!("sim-device-{}", self.config.seed),
+            ]];
+            let lists = Lists {
+                queue: Lists::table(queue),
+                recent: Lists::table(recent),
+                devices: Lists::table(devices),
+            };
+            self.lists = (current, Arc::new(lists));
+        }
+        Arc::clone(&self.lists.1)
     }
 
     /// Simulated seconds elapsed at `now`.
@@ -281,7 +347,8 @@ impl Source for Simulator {
         let (playback, next_change) = self.observe(now);
         // Wake exactly at the next change; otherwise the readers extrapolate on their own.
         let next_poll = next_change.max(now + Duration::from_millis(1));
-        let state = EngineState { connected: true, ..EngineState::default() };
+        let current = self.timeline.state_at(self.sim_time(now)).track;
+        let state = EngineState { connected: true, lists: self.lists(current), ..EngineState::default() };
         Box::pin(async move { Update { playback: Some(playback), state, next_poll } })
     }
 }
@@ -323,6 +390,18 @@ mod tests {
         assert!((s0.position_ms - 1500.0).abs() < 1e-6);
         let first_end = t.segments()[0].end_s();
         assert_eq!(s0.next_change_s, first_end);
+    }
+
+    #[test]
+    fn lists_follow_the_current_track() {
+        let mut sim = Simulator::new(SimConfig::default(), Instant::now());
+        let lists = sim.lists(Some(2));
+        assert_eq!(lists.queue.len(), 5);
+        assert_eq!(lists.queue[0][1].to_str().unwrap(), sim.timeline.tracks()[3].name);
+        assert_eq!(lists.recent.len(), 2);
+        assert_eq!(lists.recent[0][1].to_str().unwrap(), sim.timeline.tracks()[1].name);
+        assert_eq!(lists.devices.len(), 1);
+        assert!(Arc::ptr_eq(&lists, &sim.lists(Some(2))), "rebuilt without a change");
     }
 
     #[test]

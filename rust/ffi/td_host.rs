@@ -52,8 +52,11 @@ unsafe extern "C" fn string_set(this: *mut OpString, utf8: *const c_char) {
     // SAFETY: TD contract: `this` is one of our strings and `utf8` a NUL-terminated string.
     unsafe {
         if let Some(s) = this.as_ref() {
-            *s.value.borrow_mut() =
-                if utf8.is_null() { String::new() } else { CStr::from_ptr(utf8).to_string_lossy().into_owned() };
+            *s.value.borrow_mut() = if utf8.is_null() {
+                String::new()
+            } else {
+                CStr::from_ptr(utf8).to_string_lossy().into_owned()
+            };
         }
     }
 }
@@ -255,7 +258,12 @@ unsafe fn append_numeric(this: *mut ParamManager, np: *const NumericParameter, k
 
 /// # Safety
 /// `this` is our manager, `sp` a valid `OP_StringParameter`.
-unsafe fn append_string(this: *mut ParamManager, sp: *const StringParameter, kind: ParKind, menu: Vec<String>) -> i32 {
+unsafe fn append_string(
+    this: *mut ParamManager,
+    sp: *const StringParameter,
+    kind: ParKind,
+    menu: Vec<String>,
+) -> i32 {
     // SAFETY: per this function's contract.
     let (m, sp) = unsafe { (&*this, &*sp) };
     // SAFETY: the plugin passes NUL-terminated strings or null.
@@ -272,7 +280,8 @@ unsafe fn append_string(this: *mut ParamManager, sp: *const StringParameter, kin
 /// TouchDesigner's rule for custom parameter names: `Capitalised`, then lowercase or digits.
 pub fn valid_name(name: &str) -> bool {
     let mut b = name.bytes();
-    b.next().is_some_and(|c| c.is_ascii_uppercase()) && b.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+    b.next().is_some_and(|c| c.is_ascii_uppercase())
+        && b.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
 }
 
 unsafe extern "C" fn pm_float(this: *mut ParamManager, np: *const NumericParameter, _size: i32) -> i32 {
@@ -693,8 +702,12 @@ impl Host {
                 reserved1: ptr::null_mut(),
                 reserved: [0; 20],
             };
-            let f: unsafe extern "C" fn(*mut c_void, *mut ChopOutputInfo, *const Inputs, *mut c_void) -> bool =
-                std::mem::transmute(slot(chop, chop_slot::OUTPUT_INFO));
+            let f: unsafe extern "C" fn(
+                *mut c_void,
+                *mut ChopOutputInfo,
+                *const Inputs,
+                *mut c_void,
+            ) -> bool = std::mem::transmute(slot(chop, chop_slot::OUTPUT_INFO));
             f(chop, &mut info, inputs, ptr::null_mut());
             let n = info.num_channels.max(0) as usize;
             let samples = info.num_samples.max(1) as usize;
@@ -704,7 +717,13 @@ impl Host {
                     std::mem::transmute(slot(chop, chop_slot::CHANNEL_NAME));
                 self.names = (0..n)
                     .map(|i| {
-                        f(chop, i as i32, &*name as *const OpString as *mut OpString, inputs, ptr::null_mut());
+                        f(
+                            chop,
+                            i as i32,
+                            &*name as *const OpString as *mut OpString,
+                            inputs,
+                            ptr::null_mut(),
+                        );
                         name.take()
                     })
                     .collect();
