@@ -271,6 +271,10 @@ pub enum Param {
     Simseed,
     Simspeed,
     Mode,
+    Playpause,
+    Next,
+    Previous,
+    Resetcounters,
 }
 
 /// Every custom parameter, in the order they are appended.
@@ -311,6 +315,22 @@ pub const PARAMS: &[ParamSpec] = &[
         help:
             c"What the DAT lists: the current item, the queue, recent tracks, devices or the engine's status.",
         ..param(c"Mode", c"Mode", ParamKind::Menu)
+    },
+    ParamSpec {
+        help: c"Toggles playback on the active device (Spotify Premium).",
+        ..param(c"Playpause", c"Play / Pause", ParamKind::Pulse)
+    },
+    ParamSpec {
+        help: c"Skips to the next item (Spotify Premium).",
+        ..param(c"Next", c"Next", ParamKind::Pulse)
+    },
+    ParamSpec {
+        help: c"Goes back to the previous item (Spotify Premium).",
+        ..param(c"Previous", c"Previous", ParamKind::Pulse)
+    },
+    ParamSpec {
+        help: c"Sets track_count and the request counters back to 0.",
+        ..param(c"Resetcounters", c"Reset Counters", ParamKind::Pulse)
     },
 ];
 
