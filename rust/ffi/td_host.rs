@@ -490,24 +490,24 @@ unsafe fn slot(obj: *mut c_void, slot: usize) -> usize {
 
 /// Itanium slots of `CHOP_CPlusPlusBase` (td-abi.md §3).
 mod chop_slot {
-    pub const GENERAL_INFO: usize = 2;
-    pub const OUTPUT_INFO: usize = 3;
-    pub const CHANNEL_NAME: usize = 4;
-    pub const EXECUTE: usize = 5;
-    pub const WARNING: usize = 10;
-    pub const ERROR: usize = 11;
-    pub const SETUP_PARAMETERS: usize = 13;
-    pub const PULSE: usize = 14;
+    pub(super) const GENERAL_INFO: usize = 2;
+    pub(super) const OUTPUT_INFO: usize = 3;
+    pub(super) const CHANNEL_NAME: usize = 4;
+    pub(super) const EXECUTE: usize = 5;
+    pub(super) const WARNING: usize = 10;
+    pub(super) const ERROR: usize = 11;
+    pub(super) const SETUP_PARAMETERS: usize = 13;
+    pub(super) const PULSE: usize = 14;
 }
 
 /// Itanium slots of `DAT_CPlusPlusBase`.
 mod dat_slot {
-    pub const GENERAL_INFO: usize = 2;
-    pub const EXECUTE: usize = 3;
-    pub const WARNING: usize = 8;
-    pub const ERROR: usize = 9;
-    pub const SETUP_PARAMETERS: usize = 11;
-    pub const PULSE: usize = 12;
+    pub(super) const GENERAL_INFO: usize = 2;
+    pub(super) const EXECUTE: usize = 3;
+    pub(super) const WARNING: usize = 8;
+    pub(super) const ERROR: usize = 9;
+    pub(super) const SETUP_PARAMETERS: usize = 11;
+    pub(super) const PULSE: usize = 12;
 }
 
 type MessageFn = unsafe extern "C" fn(*mut c_void, *mut OpString, *mut c_void);
