@@ -9,6 +9,7 @@
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod docs;
 pub mod engine;
 #[allow(unsafe_code)]
 pub mod ffi;

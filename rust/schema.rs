@@ -278,6 +278,11 @@ pub enum Param {
     Source,
     Simseed,
     Simspeed,
+    Mode,
+    Playpause,
+    Next,
+    Previous,
+    Resetcounters,
     Pollinterval,
 }
 
@@ -313,6 +318,30 @@ pub const PARAMS: &[ParamSpec] = &[
         ..param(c"Simspeed", c"Simulator Speed", ParamKind::Float)
     },
     ParamSpec {
+        families: family::DAT,
+        default_str: c"nowplaying",
+        menu: MODE_MENU,
+        help:
+            c"What the DAT lists: the current item, the queue, recent tracks, devices or the engine's status.",
+        ..param(c"Mode", c"Mode", ParamKind::Menu)
+    },
+    ParamSpec {
+        help: c"Toggles playback on the active device (Spotify Premium).",
+        ..param(c"Playpause", c"Play / Pause", ParamKind::Pulse)
+    },
+    ParamSpec {
+        help: c"Skips to the next item (Spotify Premium).",
+        ..param(c"Next", c"Next", ParamKind::Pulse)
+    },
+    ParamSpec {
+        help: c"Goes back to the previous item (Spotify Premium).",
+        ..param(c"Previous", c"Previous", ParamKind::Pulse)
+    },
+    ParamSpec {
+        help: c"Sets track_count and the request counters back to 0.",
+        ..param(c"Resetcounters", c"Reset Counters", ParamKind::Pulse)
+    },
+    ParamSpec {
         default: 1.0,
         min: MIN_POLL_INTERVAL_S,
         max: 60.0,
@@ -321,6 +350,82 @@ pub const PARAMS: &[ParamSpec] = &[
 while playing, every 4 to 5 while paused or idle, and just after each track's predicted end.",
         ..param(c"Pollinterval", c"Poll Interval", ParamKind::Float)
     },
+];
+
+/// What a CPlusPlus DAT outputs (its `Mode` menu).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DatMode {
+    /// `field | value` rows of [`ROWS`].
+    #[default]
+    NowPlaying,
+    /// Upcoming items, one per row, columns [`QUEUE_COLUMNS`].
+    Queue,
+    /// Recently played tracks, columns [`RECENT_COLUMNS`].
+    Recent,
+    /// Spotify Connect devices, columns [`DEVICE_COLUMNS`].
+    Devices,
+    /// `field | value` rows of [`STATUS_FIELDS`].
+    Status,
+}
+
+impl DatMode {
+    /// The mode for a `Mode` menu token; unknown tokens (e.g. from a newer `.toe`) fall back.
+    pub fn from_token(token: &str) -> DatMode {
+        match token {
+            "queue" => DatMode::Queue,
+            "recent" => DatMode::Recent,
+            "devices" => DatMode::Devices,
+            "status" => DatMode::Status,
+            _ => DatMode::NowPlaying,
+        }
+    }
+}
+
+const MODE_MENU: &[MenuItem] = &[
+    MenuItem { name: c"nowplaying", label: c"Now playing" },
+    MenuItem { name: c"queue", label: c"Queue" },
+    MenuItem { name: c"recent", label: c"Recently played" },
+    MenuItem { name: c"devices", label: c"Devices" },
+    MenuItem { name: c"status", label: c"Status" },
+];
+
+/// Columns of the `Queue` table (row 0 is this header).
+pub const QUEUE_COLUMNS: &[&CStr] =
+    &[c"position", c"name", c"artists", c"album", c"duration_ms", c"uri", c"track_id", c"type"];
+/// Columns of the `Recently played` table.
+pub const RECENT_COLUMNS: &[&CStr] =
+    &[c"played_at", c"name", c"artists", c"album", c"duration_ms", c"uri", c"track_id", c"context_uri"];
+/// Columns of the `Devices` table.
+pub const DEVICE_COLUMNS: &[&CStr] = &[c"name", c"type", c"is_active", c"volume_percent", c"id"];
+
+/// Rows of the `Status` table (`field | value`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(usize)]
+pub enum StatusField {
+    Status,
+    Source,
+    Connected,
+    AuthState,
+    LastError,
+    Warning,
+    Requests,
+    Errors,
+    RateLimited,
+    LastLatencyMs,
+}
+
+/// Names of the `Status` table's rows, in [`StatusField`] order.
+pub const STATUS_FIELDS: &[&CStr] = &[
+    c"status",
+    c"source",
+    c"connected",
+    c"auth_state",
+    c"last_error",
+    c"warning",
+    c"requests",
+    c"errors",
+    c"rate_limited",
+    c"last_latency_ms",
 ];
 
 /// The shortest `Pollinterval` accepted, in seconds: faster would only earn 429s from Spotify.

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::config::{SourceConfig, SpotifyConfig};
 use crate::engine::simulator::SimConfig;
-use crate::schema::{Param, ParamKind, MIN_POLL_INTERVAL_S, PARAMS};
+use crate::schema::{DatMode, Param, ParamKind, MIN_POLL_INTERVAL_S, PARAMS};
 
 /// The raw value of every parameter, in [`PARAMS`] order.
 #[derive(Debug, Clone, PartialEq)]
@@ -77,6 +77,8 @@ pub struct Settings {
     pub source: SourceKind,
     pub sim: SimConfig,
     pub spotify: SpotifyConfig,
+    /// What a DAT lists.
+    pub dat_mode: DatMode,
 }
 
 impl Settings {
@@ -98,6 +100,7 @@ impl Settings {
                 poll_interval: poll_interval(values.number(Param::Pollinterval)),
                 ..SpotifyConfig::default()
             },
+            dat_mode: DatMode::from_token(values.menu(Param::Mode)),
         }
     }
 

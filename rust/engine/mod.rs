@@ -28,7 +28,7 @@ use tokio::sync::Notify;
 use crate::config::SourceConfig;
 use crate::schema::Status;
 use playback::{Item, Playback};
-use snapshot::{EngineState, Snapshot};
+use snapshot::{EngineState, Snapshot, Stats};
 use source::{Pulse, Source, Update};
 
 pub use registry::acquire;
@@ -219,7 +219,7 @@ async fn engine_loop(shared: &Shared, commands: &Receiver<Pulse>, mut source: Bo
         }
         while let Ok(pulse) = commands.try_recv() {
             if pulse == Pulse::ResetCounters {
-                publisher.track_count = 0;
+                publisher.reset_counters();
             }
             pulse_note = source.pulse(pulse).await;
         }
@@ -246,6 +246,10 @@ struct Publisher {
     track_count: u64,
     /// Snapshots replaced while a reader may still hold them; freed here, never in a cook.
     graveyard: Vec<Arc<Snapshot>>,
+    /// The source's counters at the last Resetcounters pulse.
+    stats_base: Stats,
+    /// The source's counters as it last reported them.
+    stats_raw: Stats,
 }
 
 impl Publisher {
@@ -258,7 +262,15 @@ impl Publisher {
             track_seq: 0,
             track_count: 0,
             graveyard: Vec::new(),
+            stats_base: Stats::default(),
+            stats_raw: Stats::default(),
         }
+    }
+
+    /// Resetcounters: counts start again from 0 (the source keeps its own totals).
+    fn reset_counters(&mut self) {
+        self.track_count = 0;
+        self.stats_base = self.stats_raw;
     }
 
     fn publish(&mut self, shared: &Shared, update: Update, note: Option<String>) {
@@ -275,6 +287,12 @@ impl Publisher {
             self.last = playback;
         }
         self.state = update.state;
+        self.stats_raw = self.state.stats;
+        let base = self.stats_base;
+        let stats = &mut self.state.stats;
+        stats.requests = stats.requests.saturating_sub(base.requests);
+        stats.errors = stats.errors.saturating_sub(base.errors);
+        stats.rate_limited = stats.rate_limited.saturating_sub(base.rate_limited);
         if let Some(note) = note {
             self.state.warning.get_or_insert(note);
         }

@@ -11,7 +11,9 @@
 //!
 //! Each call makes at most one logical request (two after a 401: refresh, retry once) and
 //! returns an [`Update`] carrying everything to publish and `next_poll`, the instant the poller
-//! wants to be called again. Called earlier (a pulse woke the engine), it makes no request and
+//! wants to be called again. The update's state holds the poller's part (status, warning,
+//! error, connected, cumulative stats); the source adds its own (`auth_state`, `lists`) before
+//! handing it to the engine. Called earlier (a pulse woke the engine), it makes no request and
 //! returns the current state with the same `next_poll`; call [`Poller::poll_soon`] first to ask
 //! for fresh data as soon as the rate bound allows (after a playback command or a new login).
 //!
@@ -282,8 +284,8 @@ impl Poller {
                     status_text: Some(format!("Offline — retrying in {retry}")),
                     warning: Some(format!("{message} — retrying in {retry}")),
                     connected: false,
-                    error: None,
                     stats,
+                    ..EngineState::default()
                 };
                 (None, next)
             }

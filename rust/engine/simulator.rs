@@ -4,14 +4,15 @@
 //! generated from a seed. The same seed always plays the same tracks in the same order with the
 //! same pauses, skips and gaps, so tests can predict every frame.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::playback::{Device, Features, Item, ItemKind, Playback};
-use super::snapshot::EngineState;
-use super::source::{BoxFuture, Source, Update};
+use super::snapshot::{EngineState, Lists};
+use super::source::{BoxFuture, Pulse, Source, Update};
 
 /// How the simulator plays.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -226,6 +227,12 @@ pub struct Simulator {
     timeline: Timeline,
     started: Instant,
     device: Device,
+    /// Queue, history and devices, rebuilt when the track changes.
+    lists: (Option<usize>, Arc<Lists>),
+    /// Simulated seconds added by Next/Previous.
+    offset_s: f64,
+    /// Simulated time frozen by the Playpause pulse.
+    held_at: Option<f64>,
 }
 
 impl Simulator {
@@ -235,12 +242,138 @@ impl Simulator {
             kind: "Computer".to_owned(),
             volume_percent: Some(80),
         };
-        Simulator { config, timeline: Timeline::new(config.seed), started, device }
+        Simulator {
+            config,
+            timeline: Timeline::new(config.seed),
+            started,
+            device,
+            lists: (None, Arc::default()),
+            offset_s: 0.0,
+            held_at: None,
+        }
     }
 
-    /// Simulated seconds elapsed at `now`.
-    fn sim_time(&self, now: Instant) -> f64 {
+    /// The DAT's lists while `current` plays: the next tracks, the ones before, the device.
+    fn lists(&mut self, current: Option<usize>) -> Arc<Lists> {
+        if self.lists.1.devices.is_empty() || self.lists.0 != current {
+            let last = self.timeline.tracks.len().saturating_sub(1);
+            let at = current.unwrap_or(last);
+            while self.timeline.tracks.len() < at + 6 {
+                self.timeline.push_track();
+            }
+            let cells = |t: &Item| {
+                [
+                    t.name.clone(),
+                    t.artists.join(", "),
+                    t.album.clone(),
+                    t.duration_ms.to_string(),
+                    t.uri.clone(),
+                    t.id.clone().unwrap_or_default(),
+                ]
+            };
+            let tracks = &self.timeline.tracks;
+            let queue = (at + 1..at + 6)
+                .map(|i| {
+                    let mut row = vec![(i - at).to_string()];
+                    row.extend(cells(&tracks[i]));
+                    row.push("track".into());
+                    row
+                })
+                .collect();
+            let played_to = if current.is_some() { at } else { at + 1 };
+            let recent = tracks[..played_to]
+                .iter()
+                .rev()
+                .take(10)
+                .map(|t| {
+                    let mut row = vec![String::new()];
+                    row.extend(cells(t));
+                    row.push(format!("spotify:playlist:sim{}", self.config.seed));
+                    row
+                })
+                .collect();
+            let d = &self.device;
+            let devices = vec![vec![
+                d.name.clone(),
+                d.kind.clone(),
+                "1".into(),
+                d.volume_percent.map(|v| v.to_string()).unwrap_or_default(),
+                format!("sim-device-{}", self.config.seed),
+            ]];
+            let lists = Lists {
+                queue: Lists::table(queue),
+                recent: Lists::table(recent),
+                devices: Lists::table(devices),
+            };
+            self.lists = (current, Arc::new(lists));
+        }
+        Arc::clone(&self.lists.1)
+    }
+
+    /// Simulated seconds elapsed at `now`, as the schedule would have it without pulses.
+    fn clock(&self, now: Instant) -> f64 {
         now.saturating_duration_since(self.started).as_secs_f64() * self.config.speed
+    }
+
+    /// Where in the schedule the player is at `now`.
+    fn sim_time(&self, now: Instant) -> f64 {
+        self.held_at.unwrap_or_else(|| self.clock(now) + self.offset_s)
+    }
+
+    /// Moves the player to schedule time `t_s`, keeping it paused if it was.
+    fn seek(&mut self, now: Instant, t_s: f64) {
+        match &mut self.held_at {
+            Some(held) => *held = t_s,
+            None => self.offset_s = t_s - self.clock(now),
+        }
+    }
+
+    /// Start of the schedule segment that begins `track` from the top.
+    fn track_start(&self, track: usize) -> Option<f64> {
+        self.timeline
+            .segments
+            .iter()
+            .find(|s| s.kind == SegmentKind::Play { track, from_ms: 0 })
+            .map(|s| s.start_s)
+    }
+
+    /// Acts on a transport pulse like a player would.
+    fn transport(&mut self, pulse: Pulse, now: Instant) {
+        let t = self.sim_time(now);
+        let state = self.timeline.state_at(t);
+        match pulse {
+            Pulse::PlayPause => match self.held_at.take() {
+                Some(held) => self.offset_s = held - self.clock(now),
+                None => self.held_at = Some(t),
+            },
+            Pulse::Next => {
+                let next = state.track.map_or(self.timeline.tracks.len(), |i| i + 1);
+                while self.timeline.tracks.len() <= next + 1 {
+                    self.timeline.push_track();
+                }
+                if let Some(start) = self.track_start(next) {
+                    self.seek(now, start);
+                }
+            }
+            Pulse::Previous => {
+                let target = match state.track {
+                    Some(i) if state.position_ms > 3000.0 || i == 0 => Some(i),
+                    Some(i) => Some(i - 1),
+                    None => self.timeline.segments
+                        [..self.timeline.segments.partition_point(|s| s.end_s() <= t)]
+                        .iter()
+                        .rev()
+                        .find_map(|s| match s.kind {
+                            SegmentKind::Play { track, .. } => Some(track),
+                            _ => None,
+                        }),
+                };
+                if let Some(start) = target.and_then(|i| self.track_start(i)) {
+                    self.seek(now, start);
+                }
+            }
+            Pulse::Login | Pulse::Logout | Pulse::ResetCounters => {}
+        }
     }
 
     /// What the simulated player reports at `now`.
@@ -248,13 +381,18 @@ impl Simulator {
         let t = self.sim_time(now);
         let state = self.timeline.state_at(t);
         let speed = self.config.speed.max(f64::MIN_POSITIVE);
-        let next = self.started + Duration::from_secs_f64(state.next_change_s / speed);
+        let next = match self.held_at {
+            Some(_) => now + Duration::from_secs(3600),
+            None => {
+                self.started + Duration::from_secs_f64((state.next_change_s - self.offset_s).max(0.0) / speed)
+            }
+        };
         let item = state.track.map(|i| self.timeline.tracks[i].clone());
         // Report whole milliseconds, and date them so the extrapolated position stays exact.
         let whole_ms = state.position_ms.floor();
         let behind = Duration::from_secs_f64((state.position_ms - whole_ms) / 1000.0 / speed);
         let playback = Playback {
-            is_playing: state.playing,
+            is_playing: state.playing && self.held_at.is_none(),
             progress_ms: whole_ms as u64,
             observed_at: now.checked_sub(behind).unwrap_or(now),
             rate: self.config.speed,
@@ -281,8 +419,20 @@ impl Source for Simulator {
         let (playback, next_change) = self.observe(now);
         // Wake exactly at the next change; otherwise the readers extrapolate on their own.
         let next_poll = next_change.max(now + Duration::from_millis(1));
-        let state = EngineState { connected: true, ..EngineState::default() };
+        let current = self.timeline.state_at(self.sim_time(now)).track;
+        let state = EngineState { connected: true, lists: self.lists(current), ..EngineState::default() };
         Box::pin(async move { Update { playback: Some(playback), state, next_poll } })
+    }
+
+    fn pulse(&mut self, pulse: Pulse) -> BoxFuture<'_, Option<String>> {
+        let note = match pulse {
+            Pulse::Login | Pulse::Logout => Some(format!("{pulse:?} does nothing with the simulator source")),
+            _ => {
+                self.transport(pulse, Instant::now());
+                None
+            }
+        };
+        Box::pin(async move { note })
     }
 }
 
@@ -323,6 +473,40 @@ mod tests {
         assert!((s0.position_ms - 1500.0).abs() < 1e-6);
         let first_end = t.segments()[0].end_s();
         assert_eq!(s0.next_change_s, first_end);
+    }
+
+    #[test]
+    fn lists_follow_the_current_track() {
+        let mut sim = Simulator::new(SimConfig::default(), Instant::now());
+        let lists = sim.lists(Some(2));
+        assert_eq!(lists.queue.len(), 5);
+        assert_eq!(lists.queue[0][1].to_str().unwrap(), sim.timeline.tracks()[3].name);
+        assert_eq!(lists.recent.len(), 2);
+        assert_eq!(lists.recent[0][1].to_str().unwrap(), sim.timeline.tracks()[1].name);
+        assert_eq!(lists.devices.len(), 1);
+        assert!(Arc::ptr_eq(&lists, &sim.lists(Some(2))), "rebuilt without a change");
+    }
+
+    #[test]
+    fn transport_pulses_pause_skip_and_go_back() {
+        let start = Instant::now();
+        let mut sim = Simulator::new(SimConfig::default(), start);
+        let at = |s: f64| start + Duration::from_secs_f64(s);
+        sim.transport(Pulse::PlayPause, at(10.0));
+        let (p, _) = sim.observe(at(20.0));
+        assert!(!p.is_playing);
+        assert_eq!(p.progress_ms, 10_000);
+        sim.transport(Pulse::PlayPause, at(20.0));
+        let (p, _) = sim.observe(at(21.0));
+        assert!(p.is_playing);
+        assert_eq!(p.progress_ms, 11_000);
+        sim.transport(Pulse::Next, at(21.0));
+        let (p, _) = sim.observe(at(21.0));
+        assert_eq!(p.item.as_ref().unwrap().name, sim.timeline.tracks()[1].name);
+        assert_eq!(p.progress_ms, 0);
+        sim.transport(Pulse::Previous, at(22.0));
+        let (p, _) = sim.observe(at(22.0));
+        assert_eq!(p.item.as_ref().unwrap().name, sim.timeline.tracks()[0].name);
     }
 
     #[test]

@@ -5,11 +5,12 @@
 //! compute the time-dependent channels from it without locking or allocating.
 
 use std::ffi::CString;
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::playback::{ItemKind, Playback};
 use super::tempo;
-use crate::schema::{Channel, Row, Status, CHANNEL_COUNT, ROW_COUNT};
+use crate::schema::{Channel, Row, Status, StatusField, CHANNEL_COUNT, ROW_COUNT, STATUS_FIELDS};
 
 /// Everything a reader needs for one cook.
 #[derive(Debug, Clone)]
@@ -33,6 +34,31 @@ pub struct Snapshot {
     pub stats: Stats,
     /// When the engine built this snapshot.
     pub published_at: Instant,
+    /// The multi-row tables (queue, recently played, devices).
+    pub lists: Arc<Lists>,
+    /// Values of the `Status` table, in [`STATUS_FIELDS`] order.
+    pub status_rows: Vec<CString>,
+}
+
+/// A table body: one `Vec` of cells per row, in the columns of its mode.
+pub type Table = Vec<Vec<CString>>;
+
+/// The DAT's multi-row tables. They change rarely, so snapshots share them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Lists {
+    /// Columns [`crate::schema::QUEUE_COLUMNS`].
+    pub queue: Table,
+    /// Columns [`crate::schema::RECENT_COLUMNS`].
+    pub recent: Table,
+    /// Columns [`crate::schema::DEVICE_COLUMNS`].
+    pub devices: Table,
+}
+
+impl Lists {
+    /// Turns rows of strings into a table (interior NULs dropped).
+    pub fn table(rows: Vec<Vec<String>>) -> Table {
+        rows.into_iter().map(|r| r.into_iter().map(to_cstring).collect()).collect()
+    }
 }
 
 /// Counters of the engine's work, shown by the Info CHOP and DAT.
@@ -57,6 +83,9 @@ pub struct EngineState {
     pub warning: Option<String>,
     pub error: Option<String>,
     pub stats: Stats,
+    /// Where the login stands, for the `Status` table.
+    pub auth_state: Option<String>,
+    pub lists: Arc<Lists>,
 }
 
 impl Snapshot {
@@ -86,6 +115,17 @@ impl Snapshot {
             (Some(_), false) => Status::Paused,
         });
         let status_text = state.status_text.clone().unwrap_or_else(|| status.text().to_owned());
+        let mut status_rows = vec![String::new(); STATUS_FIELDS.len()];
+        status_rows[StatusField::Status as usize] = status_text.clone();
+        status_rows[StatusField::Source as usize] = source.to_owned();
+        status_rows[StatusField::Connected as usize] = u8::from(state.connected).to_string();
+        status_rows[StatusField::AuthState as usize] = state.auth_state.clone().unwrap_or_default();
+        status_rows[StatusField::LastError as usize] = state.error.clone().unwrap_or_default();
+        status_rows[StatusField::Warning as usize] = state.warning.clone().unwrap_or_default();
+        status_rows[StatusField::Requests as usize] = state.stats.requests.to_string();
+        status_rows[StatusField::Errors as usize] = state.stats.errors.to_string();
+        status_rows[StatusField::RateLimited as usize] = state.stats.rate_limited.to_string();
+        status_rows[StatusField::LastLatencyMs as usize] = format!("{:.1}", state.stats.last_latency_ms);
         let mut rows = vec![String::new(); ROW_COUNT];
         rows[Row::Status as usize] = status_text;
         rows[Row::Source as usize] = source.to_owned();
@@ -120,6 +160,8 @@ impl Snapshot {
             source,
             stats: state.stats,
             published_at: Instant::now(),
+            lists: Arc::clone(&state.lists),
+            status_rows: status_rows.into_iter().map(to_cstring).collect(),
         }
     }
 

@@ -5,14 +5,17 @@
 
 #![deny(unsafe_code)]
 
-use std::ffi::CStr;
+use std::ffi::{CStr, CString};
 use std::sync::Arc;
 use std::time::Instant;
 
 use crate::engine::snapshot::Snapshot;
 use crate::engine::source::Pulse;
 use crate::engine::{self, Engine};
-use crate::schema::{Channel, Info, Status, CHANNEL_COUNT, ROWS};
+use crate::schema::{
+    Channel, DatMode, Info, Status, CHANNEL_COUNT, DEVICE_COLUMNS, QUEUE_COLUMNS, RECENT_COLUMNS, ROWS,
+    STATUS_FIELDS,
+};
 use crate::settings::{ParamValues, Settings};
 
 /// Static snapshot shown while the operator is inactive.
@@ -153,17 +156,38 @@ impl Instance {
 
     /// Number of table rows and columns of the DAT output (header row included).
     pub fn table_size(&self) -> (usize, usize) {
-        (ROWS.len() + 1, 2)
+        match self.settings.dat_mode {
+            DatMode::NowPlaying => (ROWS.len() + 1, 2),
+            DatMode::Status => (STATUS_FIELDS.len() + 1, 2),
+            mode => {
+                let (columns, body) = self.list(mode);
+                (body.len() + 1, columns.len())
+            }
+        }
     }
 
-    /// One cell of the DAT output.
+    /// The header and body of a multi-row mode.
+    fn list(&self, mode: DatMode) -> (&'static [&'static CStr], &[Vec<CString>]) {
+        let lists = &self.pinned.lists;
+        match mode {
+            DatMode::Queue => (QUEUE_COLUMNS, &lists.queue),
+            DatMode::Recent => (RECENT_COLUMNS, &lists.recent),
+            _ => (DEVICE_COLUMNS, &lists.devices),
+        }
+    }
+
+    /// One cell of the DAT output (row 0 is the header).
     pub fn table_cell(&self, row: usize, col: usize) -> Option<&CStr> {
-        match (row, col) {
-            (0, 0) => Some(c"field"),
-            (0, 1) => Some(c"value"),
-            (r, 0) => ROWS.get(r - 1).map(|spec| spec.c_name),
-            (r, 1) => self.pinned.rows.get(r - 1).map(|v| v.as_c_str()),
-            _ => None,
+        match self.settings.dat_mode {
+            DatMode::NowPlaying => field_value(row, col, ROWS.iter().map(|r| r.c_name), &self.pinned.rows),
+            DatMode::Status => field_value(row, col, STATUS_FIELDS.iter().copied(), &self.pinned.status_rows),
+            mode => {
+                let (columns, body) = self.list(mode);
+                match row {
+                    0 => columns.get(col).copied(),
+                    r => body.get(r - 1).and_then(|cells| cells.get(col)).map(|c| c.as_c_str()),
+                }
+            }
         }
     }
 
@@ -208,6 +232,22 @@ impl Instance {
     }
 }
 
+/// A cell of a two-column `field | value` table with a header row.
+fn field_value(
+    row: usize,
+    col: usize,
+    mut names: impl Iterator<Item = &'static CStr>,
+    values: &[CString],
+) -> Option<&CStr> {
+    match (row, col) {
+        (0, 0) => Some(c"field"),
+        (0, 1) => Some(c"value"),
+        (r, 0) => names.nth(r - 1),
+        (r, 1) => values.get(r - 1).map(|v| v.as_c_str()),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,6 +262,35 @@ mod tests {
         assert!(i.engine.is_none());
         assert_eq!(i.snapshot().status, Status::Inactive);
         assert!(i.channels().iter().all(|&v| v == 0.0));
+    }
+
+    #[test]
+    fn every_dat_mode_has_a_header_and_rows() {
+        let mut i = Instance::new(family::DAT);
+        i.set_number(Param::Simseed as usize, 5.0);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while i.snapshot().status != Status::Playing {
+            assert!(Instant::now() < deadline, "the simulator never played");
+            i.cook(Instant::now());
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let cell = |i: &Instance, r, c| i.table_cell(r, c).map(|s| s.to_str().unwrap().to_owned());
+        assert_eq!(i.table_size(), (ROWS.len() + 1, 2));
+        assert_eq!(cell(&i, 1, 0).as_deref(), Some("status"));
+        assert_eq!(cell(&i, 1, 1).as_deref(), Some("Playing"));
+        for (token, columns, rows) in
+            [("queue", QUEUE_COLUMNS, 6), ("recent", RECENT_COLUMNS, 1), ("devices", DEVICE_COLUMNS, 2)]
+        {
+            i.set_string(Param::Mode as usize, token);
+            i.cook(Instant::now());
+            assert_eq!(i.table_size(), (rows, columns.len()), "{token}");
+            assert_eq!(cell(&i, 0, 0).as_deref(), columns[0].to_str().ok(), "{token}");
+        }
+        i.set_string(Param::Mode as usize, "status");
+        i.cook(Instant::now());
+        assert_eq!(i.table_size(), (STATUS_FIELDS.len() + 1, 2));
+        assert_eq!(cell(&i, 2, 1).as_deref(), Some("simulator"));
+        assert_eq!(i.table_cell(99, 0), None);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //!
 //! TouchDesigner calls every entry point on its main thread, one at a time:
 //!
-//! 1. `Fill*PluginInfo` once at start-up (see `entry.rs`).
+//! 1. `Fill*PluginInfo` once at start-up ([`entry`], forwarded to the C++ shim).
 //! 2. `Create*Instance` per operator → [`td_spotify_instance_new`].
 //! 3. `setupParameters` → [`td_spotify_param_count`], [`td_spotify_param_info`],
 //!    [`td_spotify_param_menu_item`].
@@ -23,7 +23,10 @@
 
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+pub mod entry;
 pub mod instance;
+#[cfg(all(unix, target_pointer_width = "64"))]
+pub mod td_host;
 
 use std::ffi::{c_char, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};

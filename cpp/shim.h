@@ -1,0 +1,71 @@
+// shim.h: what the CHOP and the DAT share (MIT OR Apache-2.0).
+//
+// The shim has no logic of its own: every name, parameter, channel, row and message comes from
+// the engine through the C ABI in include/td_spotify.h. Nothing here allocates, locks or does
+// I/O on the cook path; text goes through fixed member buffers.
+#ifndef TDS_SHIM_H
+#define TDS_SHIM_H
+
+#include "td_types.h"
+#include "td_spotify.h"
+
+// build.rs passes the crate's version, so TouchDesigner's compatibility check follows Cargo.toml.
+#if !defined(TDS_VERSION_MAJOR) || !defined(TDS_VERSION_MINOR)
+#error "TDS_VERSION_MAJOR and TDS_VERSION_MINOR must be defined (build.rs does)"
+#endif
+
+namespace tds {
+
+// API versions of the 9/3 series (TouchDesigner 2022-2023), written into Fill*PluginInfo.
+constexpr int32_t kChopApiVersion = 9;
+constexpr int32_t kDatApiVersion = 3;
+
+// Bodies of the entry points; entry.cpp wraps each so no exception leaves the library.
+void fill_chop_plugin_info(TD::CHOP_PluginInfo* info);
+TD::CHOP_CPlusPlusBase* new_chop(const TD::OP_NodeInfo* info);
+void delete_chop(TD::CHOP_CPlusPlusBase* op);
+void fill_dat_plugin_info(TD::DAT_PluginInfo* info);
+TD::DAT_CPlusPlusBase* new_dat(const TD::OP_NodeInfo* info);
+void delete_dat(TD::DAT_CPlusPlusBase* op);
+
+// Fills the strings and limits of a plugin's OP_CustomOPInfo.
+void describe_operator(TD::OP_CustomOPInfo& info, const char* op_type, const char* label,
+                       const char* icon, int32_t max_inputs);
+
+// The engine instance of one operator plus everything both families do the same way: custom
+// parameters, pulses, messages and the Info CHOP/DAT.
+class Operator {
+public:
+    explicit Operator(uint32_t family);
+    ~Operator();
+    Operator(const Operator&) = delete;
+    Operator& operator=(const Operator&) = delete;
+
+    TdsInstance* instance() const { return instance_; }
+
+    // Appends this family's parameters, in table order.
+    void setup_parameters(TD::OP_ParameterManager* manager) const;
+    // Pushes every parameter's current value to the engine. Cheap when nothing changed.
+    void push_parameters(const TD::OP_Inputs* inputs) const;
+    // Applies parameters and pins this cook's snapshot.
+    void cook() const;
+
+    void pulse(const char* name) const;
+    void warning(TD::OP_String* out);
+    void error(TD::OP_String* out);
+    void info_popup(TD::OP_String* out);
+
+    int32_t info_count() const;
+    void info_chan(int32_t index, TD::OP_InfoCHOPChan* chan) const;
+    bool info_dat_size(TD::OP_InfoDATSize* size) const;
+    void info_dat_entries(int32_t index, int32_t n_entries, TD::OP_InfoDATEntries* entries);
+
+private:
+    uint32_t family_;
+    TdsInstance* instance_;
+    char text_[1024];
+};
+
+}  // namespace tds
+
+#endif  // TDS_SHIM_H

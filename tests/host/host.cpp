@@ -1,0 +1,1023 @@
+// host.cpp: a stand-in for TouchDesigner that loads the built plugin and cooks it frame by frame.
+//
+//   td-spotify-host check <plugin.so> <expectations.tsv>   the integration test (tests/plugin.rs)
+//   td-spotify-host bench <plugin.so> [executes]            the benchmark (tests/bench/cook.rs)
+//
+// It knows nothing of the plugin's names: channel, row, parameter and info names come from the
+// library's own tables (dlsym), and the simulator's schedule comes from the expectations file the
+// Rust test writes with td_spotify::engine::simulator::Timeline. What it asserts is what
+// TouchDesigner and an artist would see.
+#include <dirent.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "alloc_count.h"
+#include "td_host.h"
+
+using namespace host;
+
+namespace host {
+int check_vtable_slots(std::vector<std::string>& failures);
+}
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Reporting
+
+std::vector<std::string> g_failures;
+
+void fail(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+void fail(const char* fmt, ...) {
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    g_failures.push_back(buf);
+    // The first failures tell the story; a broken cook repeats the same one every frame.
+    if (g_failures.size() <= 40) {
+        fprintf(stderr, "FAIL: %s\n", buf);
+    } else if (g_failures.size() == 41) {
+        fprintf(stderr, "FAIL: (further failures are only counted)\n");
+    }
+}
+
+#define CHECK(cond, ...)          \
+    do {                          \
+        if (!(cond)) {            \
+            fail(__VA_ARGS__);    \
+        }                         \
+    } while (0)
+
+void note(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+void note(const char* fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    printf("\n");
+    fflush(stdout);
+}
+
+int count_dir(const char* path) {
+    DIR* d = opendir(path);
+    if (!d) {
+        return -1;
+    }
+    int n = 0;
+    while (dirent* e = readdir(d)) {
+        if (e->d_name[0] != '.') {
+            ++n;
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+int thread_count() { return count_dir("/proc/self/task"); }
+int fd_count() { return count_dir("/proc/self/fd"); }
+
+void sleep_until_ns(int64_t deadline) {
+    timespec ts;
+    ts.tv_sec = deadline / 1000000000;
+    ts.tv_nsec = deadline % 1000000000;
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) != 0) {
+    }
+}
+
+void sleep_ms(int ms) { sleep_until_ns(now_ns() + static_cast<int64_t>(ms) * 1000000); }
+
+// ---------------------------------------------------------------------------------------------
+// Expectations written by tests/plugin.rs
+
+struct Track {
+    long seed = 0;
+    int index = 0;
+    std::string id, uri, name, artists, album, art;
+    long duration_ms = 0;
+    double tempo = 0;
+};
+
+struct Segment {
+    long seed = 0;
+    double start = 0, len = 0;
+    std::string kind;
+    int track = -1;
+};
+
+struct Phase {
+    std::string name;
+    long seed = 0;
+    double speed = 1;
+    int frames = 0;
+};
+
+struct Expectations {
+    std::vector<Phase> phases;
+    std::vector<Track> tracks;
+    std::vector<Segment> segments;
+    std::vector<std::pair<std::string, std::pair<int, std::string>>> statuses;  // name -> code, text
+
+    bool load(const char* path) {
+        std::ifstream in(path);
+        if (!in) {
+            return false;
+        }
+        std::string line;
+        while (std::getline(in, line)) {
+            std::vector<std::string> f;
+            std::stringstream ss(line);
+            std::string cell;
+            while (std::getline(ss, cell, '\t')) {
+                f.push_back(cell);
+            }
+            if (f.empty()) {
+                continue;
+            }
+            if (f[0] == "phase" && f.size() == 5) {
+                phases.push_back(Phase{f[1], std::stol(f[2]), std::stod(f[3]), std::stoi(f[4])});
+            } else if (f[0] == "track" && f.size() == 11) {
+                Track t;
+                t.seed = std::stol(f[1]);
+                t.index = std::stoi(f[2]);
+                t.id = f[3];
+                t.uri = f[4];
+                t.name = f[5];
+                t.artists = f[6];
+                t.album = f[7];
+                t.art = f[8];
+                t.duration_ms = std::stol(f[9]);
+                t.tempo = std::stod(f[10]);
+                tracks.push_back(t);
+            } else if (f[0] == "segment" && f.size() == 6) {
+                segments.push_back(Segment{std::stol(f[1]), std::stod(f[2]), std::stod(f[3]), f[4], std::stoi(f[5])});
+            } else if (f[0] == "status" && f.size() == 4) {
+                statuses.push_back({f[1], {std::stoi(f[2]), f[3]}});
+            } else {
+                fprintf(stderr, "expectations: cannot read line: %s\n", line.c_str());
+                return false;
+            }
+        }
+        return !phases.empty();
+    }
+
+    int code(const char* status) const {
+        for (const auto& s : statuses) {
+            if (s.first == status) {
+                return s.second.first;
+            }
+        }
+        fail("expectations: no status %s", status);
+        return -100;
+    }
+    std::string text(const char* status) const {
+        for (const auto& s : statuses) {
+            if (s.first == status) {
+                return s.second.second;
+            }
+        }
+        fail("expectations: no status %s", status);
+        return "?";
+    }
+
+    const Track* by_id(long seed, const char* id) const {
+        for (const Track& t : tracks) {
+            if (t.seed == seed && t.id == id) {
+                return &t;
+            }
+        }
+        return nullptr;
+    }
+
+    // The track whose length and tempo a CHOP shows, or null.
+    const Track* by_channels(long seed, float duration, float tempo) const {
+        for (const Track& t : tracks) {
+            if (t.seed == seed && std::fabs(duration - t.duration_ms / 1000.0) < 2e-3 &&
+                std::fabs(tempo - t.tempo) < 2e-3) {
+                return &t;
+            }
+        }
+        return nullptr;
+    }
+
+    // What the player shows over time: a track index, or -1 for a gap, repeats merged.
+    std::vector<int> states(long seed) const {
+        std::vector<int> out;
+        for (const Segment& s : segments) {
+            if (s.seed != seed) {
+                continue;
+            }
+            const int state = s.kind == "gap" ? -1 : s.track;
+            if (out.empty() || out.back() != state) {
+                out.push_back(state);
+            }
+        }
+        return out;
+    }
+};
+
+std::string describe_states(const std::vector<int>& states) {
+    std::string s;
+    for (int st : states) {
+        if (!s.empty()) {
+            s += " -> ";
+        }
+        s += st < 0 ? std::string("gap") : "track " + std::to_string(st);
+    }
+    return s.empty() ? "(nothing)" : s;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ground truth from the library's own tables
+
+struct Tables {
+    std::vector<std::string> channels, rows, infos;
+    std::vector<TdsParamInfo> params;
+
+    void read(const Plugin& p) {
+        channels.clear();
+        rows.clear();
+        infos.clear();
+        params.clear();
+        for (uint32_t i = 0; i < p.channel_count(); ++i) {
+            channels.push_back(p.channel_name(i) ? p.channel_name(i) : "(null)");
+        }
+        CHECK(p.channel_name(p.channel_count()) == nullptr, "td_spotify_channel_name past the end is not null");
+        for (uint32_t i = 0; i < p.row_count(); ++i) {
+            rows.push_back(p.row_name(i) ? p.row_name(i) : "(null)");
+        }
+        for (uint32_t i = 0; i < p.info_count(); ++i) {
+            infos.push_back(p.info_name(i) ? p.info_name(i) : "(null)");
+        }
+        for (uint32_t i = 0; i < p.param_count(); ++i) {
+            TdsParamInfo info;
+            memset(&info, 0, sizeof info);
+            CHECK(p.param_info(i, &info) == TDS_RESULT_OK, "td_spotify_param_info(%u) failed", i);
+            params.push_back(info);
+        }
+    }
+
+    int channel(const char* name) const {
+        for (size_t i = 0; i < channels.size(); ++i) {
+            if (channels[i] == name) {
+                return static_cast<int>(i);
+            }
+        }
+        fail("the library has no channel '%s'", name);
+        return 0;
+    }
+};
+
+const char* kind_name(TdsParamKind k) {
+    switch (k) {
+        case TDS_PARAM_KIND_TOGGLE: return "Toggle";
+        case TDS_PARAM_KIND_INT: return "Int";
+        case TDS_PARAM_KIND_FLOAT: return "Float";
+        case TDS_PARAM_KIND_MENU: return "Menu";
+        case TDS_PARAM_KIND_STRING: return "String";
+        case TDS_PARAM_KIND_PULSE: return "Pulse";
+        case TDS_PARAM_KIND_FOLDER: return "Folder";
+    }
+    return "?";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plugin info
+
+void check_plugin_info(const Plugin& p, bool verbose) {
+    HostPluginInfo strings;
+    CHOP_PluginInfo chop;
+    strings.prepare(chop);
+    p.fill_chop(&chop);
+    CHECK(chop.apiVersion == 9, "CHOP apiVersion is %d, want 9", chop.apiVersion);
+    CHECK(td_name_ok(strings.op_type.c_str()), "CHOP opType '%s' breaks TD's rule", strings.op_type.c_str());
+    CHECK(!strings.op_label.empty(), "CHOP opLabel is empty");
+    CHECK(strlen(strings.op_icon.c_str()) == 3, "CHOP opIcon '%s' is not 3 characters", strings.op_icon.c_str());
+    CHECK(chop.customOPInfo.minInputs == 0 && chop.customOPInfo.maxInputs == 1, "CHOP inputs %d..%d, want 0..1",
+          chop.customOPInfo.minInputs, chop.customOPInfo.maxInputs);
+    const std::string chop_type = strings.op_type.c_str();
+    if (verbose) note("CHOP: opType %s, label '%s', icon %s, API %d, version %d.%d", chop_type.c_str(), strings.op_label.c_str(),
+         strings.op_icon.c_str(), chop.apiVersion, chop.customOPInfo.majorVersion, chop.customOPInfo.minorVersion);
+
+    HostPluginInfo dstrings;
+    DAT_PluginInfo dat;
+    dstrings.prepare(dat);
+    p.fill_dat(&dat);
+    CHECK(dat.apiVersion == 3, "DAT apiVersion is %d, want 3", dat.apiVersion);
+    CHECK(td_name_ok(dstrings.op_type.c_str()), "DAT opType '%s' breaks TD's rule", dstrings.op_type.c_str());
+    CHECK(chop_type != dstrings.op_type.c_str(), "CHOP and DAT share opType %s", chop_type.c_str());
+    CHECK(strlen(dstrings.op_icon.c_str()) == 3, "DAT opIcon '%s' is not 3 characters", dstrings.op_icon.c_str());
+    CHECK(dat.customOPInfo.maxInputs == 0, "DAT maxInputs %d, want 0", dat.customOPInfo.maxInputs);
+    if (verbose) note("DAT:  opType %s, label '%s', icon %s, API %d", dstrings.op_type.c_str(), dstrings.op_label.c_str(),
+         dstrings.op_icon.c_str(), dat.apiVersion);
+}
+
+// Runs setupParameters and compares the page with the library's parameter table.
+void setup_and_check_parameters(const char* who, uint32_t family, const Tables& t, HostParameters& page,
+                                HostInputs& inputs) {
+    size_t want = 0;
+    for (const TdsParamInfo& info : t.params) {
+        if (!(info.families & family)) {
+            continue;
+        }
+        if (want >= page.pars.size()) {
+            fail("%s: parameter %s was not appended", who, info.name);
+            ++want;
+            continue;
+        }
+        const RecordedPar& got = page.pars[want++];
+        CHECK(got.name == info.name, "%s: parameter %zu is %s, want %s", who, want - 1, got.name.c_str(), info.name);
+        CHECK(got.kind == kind_name(info.kind), "%s: %s appended as %s, want %s", who, info.name, got.kind.c_str(),
+              kind_name(info.kind));
+        CHECK(got.label == info.label, "%s: %s label '%s'", who, info.name, got.label.c_str());
+        CHECK(got.page == info.page, "%s: %s page '%s', want '%s'", who, info.name, got.page.c_str(), info.page);
+        if (info.kind == TDS_PARAM_KIND_MENU) {
+            CHECK(got.menu_names.size() == info.menu_count, "%s: %s has %zu menu items", who, info.name,
+                  got.menu_names.size());
+            CHECK(got.default_string == info.default_string, "%s: %s default '%s'", who, info.name,
+                  got.default_string.c_str());
+        } else if (info.kind != TDS_PARAM_KIND_STRING && info.kind != TDS_PARAM_KIND_FOLDER) {
+            CHECK(got.default_value == info.default_value, "%s: %s default %g, want %g", who, info.name,
+                  got.default_value, info.default_value);
+            if (info.kind != TDS_PARAM_KIND_TOGGLE && info.kind != TDS_PARAM_KIND_PULSE) {
+                CHECK(got.min_value == info.min_value && got.max_value == info.max_value && got.clamp == info.clamp,
+                      "%s: %s range", who, info.name);
+            }
+        }
+    }
+    CHECK(page.pars.size() == want, "%s: appended %zu parameters, want %zu", who, page.pars.size(), want);
+    for (const std::string& problem : page.problems) {
+        fail("%s: %s", who, problem.c_str());
+    }
+    inputs.define(page);
+    std::string listing;
+    std::string last_page;
+    for (const RecordedPar& r : page.pars) {
+        if (r.page != last_page) {
+            listing += (last_page.empty() ? "" : "; ") + r.page + ": ";
+            last_page = r.page;
+        } else {
+            listing += ", ";
+        }
+        listing += r.name + " (" + r.kind + ")";
+    }
+    note("%s parameters: %s", who, listing.c_str());
+}
+
+// ---------------------------------------------------------------------------------------------
+// The cooking test
+
+struct Frame {
+    int64_t begin = 0, end = 0;  // around the CHOP's execute
+    std::vector<float> ch;
+    int chop_state = -2;  // track index, -1 gap, -2 other (connecting, paused-without-track...)
+    int dat_state = -2;
+    std::string dat_status, dat_track_id;
+    AllocCounts allocs{0, 0};
+    bool counted = false;
+};
+
+struct World {
+    Plugin* plugin = nullptr;
+    Tables tables;
+    const Expectations* exp = nullptr;
+    CHOP_CPlusPlusBase* chop = nullptr;
+    DAT_CPlusPlusBase* dat = nullptr;
+    HostInputs chop_inputs, dat_inputs;
+    std::unique_ptr<ChopRunner> chop_run{new ChopRunner()};
+    std::unique_ptr<DatRunner> dat_run{new DatRunner()};
+    std::unique_ptr<HostDatOutput> dat_out{new HostDatOutput()};
+    OP_NodeInfo chop_node{}, dat_node{};
+
+    // A fake audio input, wired for part of the first phase.
+    std::vector<float> audio_l, audio_r;
+    const float* audio_ptrs[2] = {nullptr, nullptr};
+    const char* audio_names[2] = {"chan1", "chan2"};
+    OP_CHOPInput audio{};
+
+    void set_all(const char* name, double v) {
+        CHECK(chop_inputs.set_number(name, v) && dat_inputs.set_number(name, v), "cannot set parameter %s", name);
+    }
+    void set_all(const char* name, const char* v) {
+        CHECK(chop_inputs.set_string(name, v) && dat_inputs.set_string(name, v), "cannot set parameter %s to %s",
+              name, v);
+    }
+};
+
+// Checks one DAT cook against the table names and the simulator's tracks; returns its state.
+int check_dat(World& w, const Phase& ph, int k, Frame& f) {
+    const HostDatOutput& d = *w.dat_out;
+    const Expectations& e = *w.exp;
+    const Tables& t = w.tables;
+    auto val = [&d](const char* field) {
+        const char* v = d.value(field);
+        return v ? v : "(missing)";
+    };
+    if (d.type != DAT_OutDataType::Table || d.rows != static_cast<int32_t>(t.rows.size()) + 1 || d.cols != 2) {
+        fail("%s frame %d: DAT is %dx%d, want %zux2 table", ph.name.c_str(), k, d.rows, d.cols, t.rows.size() + 1);
+        return -2;
+    }
+    CHECK(d.bad_calls == 0, "DAT output got %d invalid calls", d.bad_calls);
+    if (k == 0) {
+        CHECK(strcmp(d.cells[0][0], "field") == 0 && strcmp(d.cells[0][1], "value") == 0, "DAT header is %s | %s",
+              d.cells[0][0], d.cells[0][1]);
+        for (size_t r = 0; r < t.rows.size(); ++r) {
+            CHECK(t.rows[r] == d.cells[r + 1][0], "DAT row %zu is '%s', want '%s'", r + 1, d.cells[r + 1][0],
+                  t.rows[r].c_str());
+        }
+    }
+    const char* status = val("status");
+    const char* id = d.value("track_id");
+    f.dat_status = status;
+    f.dat_track_id = id ? id : "";
+    CHECK(strcmp(val("source"), "simulator") == 0, "%s frame %d: source row is '%s'", ph.name.c_str(), k,
+          val("source"));
+    if (id && *id) {
+        const Track* tr = e.by_id(ph.seed, id);
+        if (!tr) {
+            fail("%s frame %d: DAT shows track id %s, not in the simulator's playlist", ph.name.c_str(), k, id);
+            return -2;
+        }
+        const std::string duration = std::to_string(tr->duration_ms);
+        CHECK(tr->name == val("name"), "frame %d: name '%s', want '%s'", k, val("name"), tr->name.c_str());
+        CHECK(tr->artists == val("artists"), "frame %d: artists '%s', want '%s'", k, val("artists"),
+              tr->artists.c_str());
+        CHECK(tr->album == val("album"), "frame %d: album '%s', want '%s'", k, val("album"), tr->album.c_str());
+        CHECK(tr->uri == val("uri"), "frame %d: uri '%s'", k, val("uri"));
+        CHECK(tr->art == val("album_art_url"), "frame %d: album_art_url '%s'", k, val("album_art_url"));
+        CHECK(duration == val("duration_ms"), "frame %d: duration_ms '%s', want %s", k, val("duration_ms"),
+              duration.c_str());
+        CHECK(*val("device") != '\0', "frame %d: no device while a track is loaded", k);
+        const bool playing = strcmp(val("is_playing"), "1") == 0;
+        const std::string want = e.text(playing ? "Playing" : "Paused");
+        CHECK(want == status, "frame %d: status '%s' with is_playing %s", k, status, val("is_playing"));
+        return tr->index;
+    }
+    CHECK(*val("name") == '\0', "frame %d: a name ('%s') without a track id", k, val("name"));
+    if (e.text("Waiting") == status) {
+        CHECK(strcmp(val("is_playing"), "0") == 0, "frame %d: waiting but is_playing %s", k, val("is_playing"));
+        return -1;
+    }
+    CHECK(e.text("Connecting") == status, "%s frame %d: unexpected status '%s' without a track", ph.name.c_str(), k,
+          status);
+    return -2;
+}
+
+void run_phase(World& w, const Phase& ph) {
+    const Tables& t = w.tables;
+    const Expectations& e = *w.exp;
+    note("--- phase %s: seed %ld, Simspeed %g, %d frames at 60 fps", ph.name.c_str(), ph.seed, ph.speed, ph.frames);
+    w.set_all("Active", 1.0);
+    w.set_all("Source", "Simulator");
+    w.set_all("Simseed", static_cast<double>(ph.seed));
+    w.set_all("Simspeed", ph.speed);
+
+    const int c_playing = t.channel("playing"), c_position = t.channel("position"),
+              c_duration = t.channel("duration"), c_progress = t.channel("progress"),
+              c_remaining = t.channel("remaining"), c_changed = t.channel("track_changed"),
+              c_tempo = t.channel("tempo"), c_status = t.channel("status"), c_connected = t.channel("connected");
+    const bool first = &ph == &e.phases.front();
+    const int code_playing = e.code("Playing"), code_paused = e.code("Paused"), code_waiting = e.code("Waiting");
+
+    std::vector<Frame> frames(static_cast<size_t>(ph.frames));
+    const int64_t period = 1000000000 / 60;
+    const int64_t t0 = now_ns();
+    ChopRunner& chop = *w.chop_run;
+    DatRunner& dat = *w.dat_run;
+    for (int k = 0; k < ph.frames; ++k) {
+        sleep_until_ns(t0 + period * k);
+        // An audio CHOP wired into the input for a while: the output must not change shape.
+        w.chop_inputs.chop_input = (first && k >= 100 && k < 160) ? &w.audio : nullptr;
+        Frame& f = frames[static_cast<size_t>(k)];
+        // The first cook of a phase applies new parameters and may start an engine: not counted.
+        f.counted = k >= 1;
+        if (f.counted) {
+            alloc_count_begin();
+        }
+        chop.cook(k == 7 ? 4 : 0);
+        if (f.counted) {
+            f.allocs = alloc_count_end();
+        }
+        f.begin = chop.exec_begin;
+        f.end = chop.exec_end;
+        dat.cook();
+
+        CHECK(chop.problems == 0 && chop.info.problems == 0, "frame %d: CHOP output or info out of bounds", k);
+        CHECK(chop.general.cookEveryFrameIfAsked, "CHOP does not ask to cook every frame");
+        CHECK(dat.general.cookEveryFrameIfAsked, "DAT does not ask to cook every frame");
+        CHECK(chop.own_output, "getOutputInfo returned false");
+        if (chop.num_channels != static_cast<int32_t>(t.channels.size())) {
+            fail("frame %d: %d channels, want %zu", k, chop.num_channels, t.channels.size());
+            return;
+        }
+        for (int c = 0; c < chop.num_channels; ++c) {
+            if (k == 0 || w.chop_inputs.chop_input) {
+                CHECK(t.channels[c] == chop.names[c].c_str(), "channel %d is named '%s', want '%s'", c,
+                      chop.names[c].c_str(), t.channels[c].c_str());
+            }
+            for (int s = 0; s < chop.num_samples; ++s) {
+                CHECK(chop.samples[c][s] == chop.samples[c][0] && chop.samples[c][s] != -12345.0f,
+                      "frame %d: channel %s sample %d not written", k, t.channels[c].c_str(), s);
+            }
+        }
+        f.ch.clear();
+        for (int c = 0; c < chop.num_channels; ++c) {
+            f.ch.push_back(chop.value(c));
+        }
+        CHECK(chop.info.error.empty(), "%s frame %d: CHOP error '%s'", ph.name.c_str(), k, chop.info.error.c_str());
+        CHECK(dat.info.error.empty(), "%s frame %d: DAT error '%s'", ph.name.c_str(), k, dat.info.error.c_str());
+
+        // What the CHOP shows.
+        const float duration = f.ch[c_duration], position = f.ch[c_position];
+        const int status = static_cast<int>(f.ch[c_status]);
+        if (duration > 0) {
+            const Track* tr = e.by_channels(ph.seed, duration, f.ch[c_tempo]);
+            CHECK(tr != nullptr, "%s frame %d: CHOP shows a track (%.3f s, %.1f BPM) not in the playlist",
+                  ph.name.c_str(), k, duration, f.ch[c_tempo]);
+            f.chop_state = tr ? tr->index : -2;
+            CHECK(status == code_playing || status == code_paused, "frame %d: status %d with a track", k, status);
+            CHECK((f.ch[c_playing] == 1) == (status == code_playing), "frame %d: playing %g, status %d", k,
+                  f.ch[c_playing], status);
+            CHECK(std::fabs(f.ch[c_progress] - position / duration) < 1e-4, "frame %d: progress %g at %g/%g", k,
+                  f.ch[c_progress], position, duration);
+            CHECK(std::fabs(f.ch[c_remaining] - (duration - position)) < 1e-3, "frame %d: remaining %g", k,
+                  f.ch[c_remaining]);
+            CHECK(position >= 0 && position <= duration, "frame %d: position %g outside 0..%g", k, position, duration);
+            CHECK(f.ch[c_connected] == 1, "frame %d: not connected while playing", k);
+        } else if (status == code_waiting) {
+            f.chop_state = -1;
+            CHECK(f.ch[c_playing] == 0 && position == 0, "frame %d: waiting but playing %g position %g", k,
+                  f.ch[c_playing], position);
+        }
+        f.dat_state = check_dat(w, ph, k, f);
+    }
+
+    // track_changed: 1 exactly on the cooks where a new track appears, one cook wide.
+    std::vector<int> changed_frames;
+    for (int k = 0; k < ph.frames; ++k) {
+        const Frame& f = frames[static_cast<size_t>(k)];
+        const bool pulse = f.ch[c_changed] == 1.0f;
+        const bool expected = k > 0 && f.chop_state >= 0 && f.chop_state != frames[static_cast<size_t>(k - 1)].chop_state;
+        CHECK(f.ch[c_changed] == 0.0f || pulse, "frame %d: track_changed is %g", k, f.ch[c_changed]);
+        CHECK(pulse == expected, "%s frame %d: track_changed %d, expected %d (track %d after %d)", ph.name.c_str(), k,
+              pulse, expected, f.chop_state, k > 0 ? frames[static_cast<size_t>(k - 1)].chop_state : -9);
+        if (pulse) {
+            changed_frames.push_back(k);
+        }
+    }
+    for (size_t i = 1; i < changed_frames.size(); ++i) {
+        CHECK(changed_frames[i] != changed_frames[i - 1] + 1, "track_changed held for two cooks at %d",
+              changed_frames[i]);
+    }
+
+    // position: between two cooks of one playing track it advances by Simspeed x the time between
+    // the two engine reads, which lie inside the host's timestamps around each execute.
+    int pairs = 0;
+    double advanced = 0, elapsed = 0, worst = 0;
+    for (int k = 1; k < ph.frames; ++k) {
+        const Frame& a = frames[static_cast<size_t>(k - 1)];
+        const Frame& b = frames[static_cast<size_t>(k)];
+        if (a.chop_state < 0 || a.chop_state != b.chop_state || a.ch[c_playing] != 1 || b.ch[c_playing] != 1 ||
+            b.ch[c_position] >= b.ch[c_duration] - 1e-3f) {
+            continue;
+        }
+        const double d = static_cast<double>(b.ch[c_position]) - a.ch[c_position];
+        const double lo = ph.speed * (b.begin - a.end) * 1e-9 - 2e-4;
+        const double hi = ph.speed * (b.end - a.begin) * 1e-9 + 2e-4;
+        const double mid = ph.speed * ((b.begin + b.end) - (a.begin + a.end)) * 0.5e-9;
+        worst = std::max(worst, std::fabs(d - mid));
+        CHECK(d >= lo && d <= hi, "%s frame %d: position advanced %.6f s, want %.6f..%.6f", ph.name.c_str(), k, d, lo,
+              hi);
+        ++pairs;
+        advanced += d;
+        elapsed += (b.begin - a.begin) * 1e-9;
+    }
+    CHECK(pairs >= ph.frames / 2, "%s: only %d of %d cooks were playing", ph.name.c_str(), pairs, ph.frames);
+    if (pairs > 0) {
+        const double per_cook = advanced / pairs, want = ph.speed * elapsed / pairs;
+        note("position: %d playing cook pairs, advanced %.4f s per cook (Simspeed x elapsed = %.4f s), "
+             "worst deviation %.2f us",
+             pairs, per_cook, want, worst * 1e6);
+        CHECK(std::fabs(per_cook - want) <= 0.02 * want, "%s: position advances %.5f s per cook, want %.5f",
+              ph.name.c_str(), per_cook, want);
+    }
+
+    // The order of tracks and gaps follows the simulator's schedule.
+    const std::vector<int> expected = e.states(ph.seed);
+    for (int pass = 0; pass < 2; ++pass) {
+        std::vector<int> seen;
+        for (const Frame& f : frames) {
+            const int st = pass == 0 ? f.chop_state : f.dat_state;
+            if (st != -2 && (seen.empty() || seen.back() != st)) {
+                seen.push_back(st);
+            }
+        }
+        const char* who = pass == 0 ? "CHOP" : "DAT";
+        note("%s saw: %s", who, describe_states(seen).c_str());
+        const bool prefix = seen.size() <= expected.size() && std::equal(seen.begin(), seen.end(), expected.begin());
+        CHECK(prefix, "%s: %s saw %s, the schedule is %s", ph.name.c_str(), who, describe_states(seen).c_str(),
+              describe_states(expected).c_str());
+        CHECK(!seen.empty() && seen.front() == 0, "%s: %s never showed the first track", ph.name.c_str(), who);
+        if (ph.name == "fast") {
+            CHECK(std::count(seen.begin(), seen.end(), -1) >= 1, "fast: %s never showed a gap", who);
+            CHECK(std::count_if(seen.begin(), seen.end(), [](int s) { return s >= 0; }) >= 2,
+                  "fast: %s never changed track", who);
+        }
+    }
+    int waiting = 0;
+    for (const Frame& f : frames) {
+        waiting += f.dat_status == e.text("Waiting");
+    }
+    note("track_changed on %zu cook(s); DAT status '%s' on %d cook(s)", changed_frames.size(),
+         e.text("Waiting").c_str(), waiting);
+    if (ph.name == "fast") {
+        CHECK(waiting > 0, "fast: the DAT never read '%s'", e.text("Waiting").c_str());
+        CHECK(changed_frames.size() >= 2, "fast: only %zu track changes", changed_frames.size());
+    }
+
+    // No heap traffic in the CHOP's execute once parameters are applied.
+    uint64_t allocs = 0, frees = 0;
+    int counted = 0;
+    for (int k = 0; k < ph.frames; ++k) {
+        const Frame& f = frames[static_cast<size_t>(k)];
+        if (!f.counted) {
+            continue;
+        }
+        ++counted;
+        allocs += f.allocs.allocs;
+        frees += f.allocs.frees;
+        CHECK(f.allocs.allocs == 0 && f.allocs.frees == 0, "%s frame %d: the cook made %llu allocations, %llu frees",
+              ph.name.c_str(), k, static_cast<unsigned long long>(f.allocs.allocs),
+              static_cast<unsigned long long>(f.allocs.frees));
+    }
+    note("CHOP cooks: %llu allocations, %llu frees over %d counted cooks", static_cast<unsigned long long>(allocs),
+         static_cast<unsigned long long>(frees), counted);
+    int64_t worst_gap = 0;
+    for (int k = 1; k < ph.frames; ++k) {
+        worst_gap = std::max(worst_gap, frames[static_cast<size_t>(k)].begin - frames[static_cast<size_t>(k - 1)].begin);
+    }
+    note("frames: %.1f ms on average, longest %.1f ms",
+         (frames.back().begin - frames.front().begin) * 1e-6 / std::max(1, ph.frames - 1), worst_gap * 1e-6);
+}
+
+// Cooks both operators until `done` or about two seconds pass.
+template <typename Done>
+bool cook_until(World& w, Done done) {
+    for (int i = 0; i < 120; ++i) {
+        w.chop_run->cook();
+        w.dat_run->cook();
+        if (done()) {
+            return true;
+        }
+        sleep_ms(16);
+    }
+    return false;
+}
+
+void run_messages_and_pulses(World& w) {
+    const Tables& t = w.tables;
+    const Expectations& e = *w.exp;
+    note("--- pulses, messages and the Active toggle");
+    const int c_count = t.channel("track_count"), c_status = t.channel("status");
+    const float before = w.chop_run->value(c_count);
+    w.chop->pulsePressed("Resetcounters", nullptr);
+    w.chop->pulsePressed("Nosuchpulse", nullptr);
+    const bool reset = cook_until(w, [&] { return w.chop_run->value(c_count) == 0; });
+    CHECK(reset, "Resetcounters did not reset track_count (%g before, %g after)", before, w.chop_run->value(c_count));
+    note("Resetcounters: track_count %g -> %g", before, w.chop_run->value(c_count));
+
+    // The info CHOP and DAT follow the library's table.
+    const InfoOutputs& info = w.chop_run->info;
+    CHECK(info.chans == static_cast<int32_t>(t.infos.size()), "%d info channels, want %zu", info.chans, t.infos.size());
+    CHECK(info.dat && info.dat_size.rows == static_cast<int32_t>(t.infos.size()), "info DAT has %d rows",
+          info.dat_size.rows);
+    std::string infos;
+    for (int32_t i = 0; i < info.chans && i < static_cast<int32_t>(t.infos.size()); ++i) {
+        CHECK(t.infos[i] == info.chan_names[i].c_str(), "info channel %d is '%s'", i, info.chan_names[i].c_str());
+        CHECK(t.infos[i] == info.dat_cells[i][0].c_str(), "info DAT row %d is '%s'", i, info.dat_cells[i][0].c_str());
+        CHECK(!info.dat_cells[i][1].empty(), "info DAT row %d has no value", i);
+        infos += std::string(i ? ", " : "") + info.chan_names[i].c_str() + "=" + info.dat_cells[i][1].c_str();
+    }
+    note("info: %s", infos.c_str());
+    CHECK(!info.popup.empty(), "the info popup is empty");
+
+    // A source that cannot work yet must say so in red (or at least yellow), not fail silently.
+    w.set_all("Source", "Spotify");
+    const bool told = cook_until(w, [&] {
+        return !w.chop_run->info.error.empty() || !w.chop_run->info.warning.empty();
+    });
+    CHECK(told, "Source Spotify gave neither an error nor a warning");
+    note("Source Spotify: error '%s', warning '%s'", w.chop_run->info.error.c_str(), w.chop_run->info.warning.c_str());
+
+    w.set_all("Active", 0.0);
+    w.chop_run->cook();
+    w.dat_run->cook();
+    CHECK(w.chop_run->value(c_status) == e.code("Inactive"), "inactive CHOP has status %g",
+          w.chop_run->value(c_status));
+    for (size_t c = 0; c < t.channels.size(); ++c) {
+        CHECK(w.chop_run->value(static_cast<int>(c)) == 0, "inactive CHOP channel %s is %g", t.channels[c].c_str(),
+              w.chop_run->value(static_cast<int>(c)));
+    }
+    CHECK(w.chop_run->info.error.sets == 0 && w.chop_run->info.warning.sets == 0,
+          "inactive CHOP still shows '%s%s'", w.chop_run->info.error.c_str(), w.chop_run->info.warning.c_str());
+    const char* status = w.dat_out->value("status");
+    CHECK(status && e.text("Inactive") == status, "inactive DAT status '%s'", status ? status : "(missing)");
+}
+
+void create_pair(World& w, Plugin& p) {
+    w.chop_node.opPath = "/project1/spotify1";
+    w.chop_node.opId = 1;
+    w.chop_node.pluginPath = "libtd_spotify.so";
+    w.dat_node = w.chop_node;
+    w.dat_node.opPath = "/project1/spotify_dat1";
+    w.dat_node.opId = 2;
+    w.chop = p.create_chop(&w.chop_node);
+    w.dat = p.create_dat(&w.dat_node);
+    w.chop_run->op = w.chop;
+    w.chop_run->inputs = &w.chop_inputs;
+    w.dat_run->op = w.dat;
+    w.dat_run->inputs = &w.dat_inputs;
+    w.dat_run->out = w.dat_out.get();
+}
+
+// Create, set up, cook and destroy, as TD does when a node is added and deleted.
+void quick_cycle(Plugin& p, long seed) {
+    World w;
+    create_pair(w, p);
+    if (!w.chop || !w.dat) {
+        fail("create returned null");
+        return;
+    }
+    HostParameters cp, dp;
+    w.chop->setupParameters(&cp, nullptr);
+    w.dat->setupParameters(&dp, nullptr);
+    w.chop_inputs.define(cp);
+    w.dat_inputs.define(dp);
+    w.set_all("Simseed", static_cast<double>(seed));
+    w.set_all("Simspeed", 10.0);
+    w.chop_run->cook();
+    w.dat_run->cook();
+    w.chop_run->cook();
+    p.destroy_chop(w.chop);
+    p.destroy_dat(w.dat);
+}
+
+int run_check(const char* lib, const char* exp_path) {
+    std::vector<std::string> slot_failures;
+    const int slots = check_vtable_slots(slot_failures);
+    for (const std::string& s : slot_failures) {
+        fail("%s", s.c_str());
+    }
+    note("vtable: %d method slots checked against the facts sheet", slots);
+
+    Expectations exp;
+    if (!exp.load(exp_path)) {
+        fail("cannot read expectations %s", exp_path);
+        return 1;
+    }
+    const int threads0 = thread_count(), fds0 = fd_count();
+    Plugin p;
+    std::string err;
+    if (!p.open(lib, err)) {
+        fail("%s", err.c_str());
+        return 1;
+    }
+    check_plugin_info(p, true);
+
+    {
+        World w;
+        w.plugin = &p;
+        w.exp = &exp;
+        w.tables.read(p);
+        std::string names;
+        for (const std::string& c : w.tables.channels) {
+            names += (names.empty() ? "" : " ") + c;
+        }
+        note("%zu channels: %s", w.tables.channels.size(), names.c_str());
+        for (const char* spec : {"connected", "playing", "position", "duration", "progress", "remaining",
+                                 "track_changed", "track_count", "tempo", "beat_phase", "bar_phase", "energy",
+                                 "valence", "status"}) {
+            w.tables.channel(spec);
+        }
+        for (const char* spec : {"status", "name", "artists", "album", "album_art_url", "track_id", "uri",
+                                 "duration_ms", "progress_ms", "timestamp", "is_playing", "device", "source"}) {
+            CHECK(std::find(w.tables.rows.begin(), w.tables.rows.end(), spec) != w.tables.rows.end(),
+                  "the library has no row '%s'", spec);
+        }
+
+        create_pair(w, p);
+        if (!w.chop || !w.dat) {
+            fail("Create*Instance returned null");
+            return 1;
+        }
+        HostParameters chop_page, dat_page;
+        w.chop->setupParameters(&chop_page, nullptr);
+        w.dat->setupParameters(&dat_page, nullptr);
+        setup_and_check_parameters("CHOP", TDS_FAMILY_CHOP, w.tables, chop_page, w.chop_inputs);
+        setup_and_check_parameters("DAT", TDS_FAMILY_DAT, w.tables, dat_page, w.dat_inputs);
+
+        w.audio_l.assign(735, 0.25f);
+        w.audio_r.assign(735, -0.25f);
+        w.audio_ptrs[0] = w.audio_l.data();
+        w.audio_ptrs[1] = w.audio_r.data();
+        w.audio.opPath = "/project1/audiodevin1";
+        w.audio.numChannels = 2;
+        w.audio.numSamples = 735;
+        w.audio.sampleRate = 44100;
+        w.audio.channelData = w.audio_ptrs;
+        w.audio.nameData = w.audio_names;
+
+        for (const Phase& ph : exp.phases) {
+            run_phase(w, ph);
+        }
+        run_messages_and_pulses(w);
+        for (HostInputs* in : {&w.chop_inputs, &w.dat_inputs}) {
+            CHECK(in->unknown_lookups == 0, "the plugin asked for %d unknown parameter(s)", in->unknown_lookups);
+            CHECK(in->wrong_kind_lookups == 0, "the plugin read %d parameter(s) with the wrong getter",
+                  in->wrong_kind_lookups);
+            CHECK(in->other_calls == 0, "the plugin made %d unexpected OP_Inputs call(s)", in->other_calls);
+        }
+        p.destroy_chop(w.chop);
+        p.destroy_dat(w.dat);
+    }
+    CHECK(thread_count() == threads0, "%d threads after the operators were destroyed, %d before",
+          thread_count(), threads0);
+
+    note("--- 100 create/destroy cycles");
+    const int threads1 = thread_count(), fds1 = fd_count();
+    for (int i = 0; i < 100; ++i) {
+        quick_cycle(p, 500 + i % 7);
+    }
+    note("threads %d -> %d, open fds %d -> %d", threads1, thread_count(), fds1, fd_count());
+    CHECK(thread_count() == threads1, "threads grew from %d to %d", threads1, thread_count());
+    CHECK(fd_count() == fds1, "open fds grew from %d to %d", fds1, fd_count());
+    p.close();
+
+    note("--- 20 dlopen/dlclose cycles");
+    int unloaded = 0;
+    for (int i = 0; i < 20; ++i) {
+        Plugin q;
+        if (!q.open(lib, err)) {
+            fail("cycle %d: %s", i, err.c_str());
+            break;
+        }
+        Tables fresh;
+        fresh.read(q);
+        check_plugin_info(q, false);
+        quick_cycle(q, 42);
+        q.close();
+        void* still = dlopen(lib, RTLD_NOW | RTLD_NOLOAD);
+        if (still) {
+            dlclose(still);
+        } else {
+            ++unloaded;
+        }
+    }
+    note("threads %d -> %d, open fds %d -> %d; the library was unmapped by %d of 20 dlclose calls", threads0,
+         thread_count(), fds0, fd_count(), unloaded);
+    CHECK(thread_count() == threads0, "threads grew from %d to %d over load/unload", threads0, thread_count());
+    CHECK(fd_count() == fds0, "open fds grew from %d to %d over load/unload", fds0, fd_count());
+
+    if (!g_failures.empty()) {
+        fprintf(stderr, "%zu check(s) failed\n", g_failures.size());
+        return 1;
+    }
+    note("all checks passed");
+    return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The benchmark
+
+struct Timing {
+    std::vector<int64_t> ns;
+    uint64_t allocs = 0, frees = 0;
+
+    void print(const char* what) {
+        std::sort(ns.begin(), ns.end());
+        const size_t n = ns.size();
+        double mean = 0;
+        for (int64_t v : ns) {
+            mean += static_cast<double>(v);
+        }
+        mean /= static_cast<double>(n);
+        printf("%-16s median %6lld ns   p99 %7lld ns   mean %7.0f ns   max %8lld ns   "
+               "allocations/cook %.3f (frees %.3f)\n",
+               what, static_cast<long long>(ns[n / 2]), static_cast<long long>(ns[n * 99 / 100]), mean,
+               static_cast<long long>(ns[n - 1]), static_cast<double>(allocs) / n, static_cast<double>(frees) / n);
+    }
+};
+
+template <typename F>
+Timing measure(int iterations, F&& cook) {
+    Timing t;
+    t.ns.reserve(static_cast<size_t>(iterations));
+    for (int i = 0; i < iterations; ++i) {
+        alloc_count_begin();
+        const int64_t ns = cook();
+        const AllocCounts a = alloc_count_end();
+        t.allocs += a.allocs;
+        t.frees += a.frees;
+        t.ns.push_back(ns);
+    }
+    return t;
+}
+
+int run_bench(const char* lib, int iterations) {
+    Plugin p;
+    std::string err;
+    if (!p.open(lib, err)) {
+        fprintf(stderr, "%s\n", err.c_str());
+        return 1;
+    }
+    // The counter must see the plugin's allocations, or "0 allocations" would mean nothing.
+    alloc_count_begin();
+    TdsInstance* probe = p.instance_new(TDS_FAMILY_CHOP);
+    p.instance_free(probe);
+    const AllocCounts probe_counts = alloc_count_end();
+    if (probe_counts.allocs == 0) {
+        fprintf(stderr, "the allocation counter does not see the plugin's allocations\n");
+        return 1;
+    }
+
+    World w;
+    w.plugin = &p;
+    w.tables.read(p);
+    create_pair(w, p);
+    HostParameters cp, dp;
+    w.chop->setupParameters(&cp, nullptr);
+    w.dat->setupParameters(&dp, nullptr);
+    w.chop_inputs.define(cp);
+    w.dat_inputs.define(dp);
+
+    // One warm-up cook starts the engine (default parameters: the simulator at real time).
+    w.chop_run->cook();
+    w.dat_run->cook();
+    sleep_ms(200);  // let the engine publish its first playing snapshot
+
+    ChopRunner& chop = *w.chop_run;
+    DatRunner& dat = *w.dat_run;
+    printf("td-spotify cook benchmark: %d executes each after one warm-up cook\n", iterations);
+    printf("plugin: %s\n", lib);
+    Timing chop_exec = measure(iterations, [&] {
+        chop.execute();
+        return chop.exec_end - chop.exec_begin;
+    });
+    Timing chop_full = measure(iterations, [&] {
+        const int64_t t0 = now_ns();
+        chop.cook();
+        return now_ns() - t0;
+    });
+    Timing dat_exec = measure(iterations, [&] {
+        dat.execute();
+        return dat.exec_end - dat.exec_begin;
+    });
+    chop_exec.print("CHOP execute");
+    chop_full.print("CHOP whole cook");
+    dat_exec.print("DAT execute");
+    const bool playing = chop.value(w.tables.channel("playing")) == 1.0f;
+    printf("(simulator playing during the run: %s; whole cook = TD's call order incl. names, info, messages)\n",
+           playing ? "yes" : "no");
+    std::sort(chop_exec.ns.begin(), chop_exec.ns.end());
+    const int64_t median = chop_exec.ns[chop_exec.ns.size() / 2];
+    printf("target: CHOP execute median <= 1000 ns: %s (%lld ns); 0 allocations per cook: %s\n",
+           median <= 1000 ? "met" : "MISSED", static_cast<long long>(median),
+           chop_exec.allocs == 0 && chop_exec.frees == 0 ? "met" : "MISSED");
+
+    p.destroy_chop(w.chop);
+    p.destroy_dat(w.dat);
+    p.close();
+    const bool no_allocs = chop_exec.allocs == 0 && chop_exec.frees == 0 && chop_full.allocs == 0 &&
+                           dat_exec.allocs == 0;
+    return no_allocs ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    setvbuf(stdout, nullptr, _IOLBF, 0);
+    if (argc == 4 && strcmp(argv[1], "check") == 0) {
+        return run_check(argv[2], argv[3]);
+    }
+    if ((argc == 3 || argc == 4) && strcmp(argv[1], "bench") == 0) {
+        const int iterations = argc == 4 ? atoi(argv[3]) : 10000;
+        return run_bench(argv[2], iterations > 0 ? iterations : 10000);
+    }
+    fprintf(stderr,
+            "usage: %s check <plugin> <expectations.tsv>\n"
+            "       %s bench <plugin> [executes]\n",
+            argv[0], argv[0]);
+    return 2;
+}
