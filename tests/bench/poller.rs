@@ -1,6 +1,6 @@
 //! How well the poller follows playback, against fixed 1-second polling.
 //!
-//! `cargo bench --bench poller` (sessions: `TD_SPOTIFY_BENCH_SESSIONS`, default 12).
+//! `cargo bench --bench poller` (sessions: `TD_SPOTIFY_BENCH_SESSIONS`, default 24).
 //!
 //! Each session is 10 simulated minutes of playback with known track changes (tracks of 2.5–5
 //! minutes, most played to their end; pauses, seeks, skips and silences now and then), served by
@@ -17,20 +17,31 @@
 //! - position error: |shown − true| position sampled at 60 fps while both agree on what plays
 //!   (from the first request sent after the last change of the truth), median and p95;
 //! - requests per session.
+//!
+//! A second, real-time part runs the engine thread with the poller against the fake served over
+//! real HTTP, and times what a cook does (pin the snapshot, compute the channels) while answers
+//! flow and while a request hangs, counting heap allocations on the reading thread.
 
 #[path = "../support/mod.rs"]
 mod support;
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use support::fake_api::FakeApi;
+use support::fake_api::{FakeApi, Reply};
 use support::truth::{EventKind, Truth};
 use support::{drive, fast_options, memory_poller, ms_between, Step, Tokens};
-use td_spotify::api::client::now;
-use td_spotify::engine::poller::PollTiming;
+use td_spotify::api::client::{now, ApiClient};
+use td_spotify::config::{SourceConfig, SpotifyConfig};
+use td_spotify::engine::poller::{PollTiming, Poller};
+use td_spotify::engine::source::{BoxFuture, Source, Update};
+use td_spotify::engine::Engine;
+use td_spotify::schema::{Status, CHANNEL_COUNT};
 
 const SESSION: Duration = Duration::from_secs(600);
 const TARGET_LATENCY_MS: f64 = 300.0;
@@ -47,9 +58,45 @@ struct Figures {
     missed: usize,
 }
 
+/// Counts allocations made by threads that asked to be watched (the reader, not the engine).
+struct CountingAllocator;
+
+thread_local! {
+    static WATCHED: Cell<bool> = const { Cell::new(false) };
+}
+static WATCHED_ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: forwards every call to the system allocator unchanged; the bookkeeping touches only a
+// const-initialised thread-local (no allocation) and an atomic.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if WATCHED.try_with(Cell::get).unwrap_or(false) {
+            WATCHED_ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: same contract as our caller's.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `System.alloc` with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if WATCHED.try_with(Cell::get).unwrap_or(false) {
+            WATCHED_ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: `ptr` came from `System.alloc` with this layout.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
+
 fn main() {
     let sessions: u64 =
-        std::env::var("TD_SPOTIFY_BENCH_SESSIONS").ok().and_then(|s| s.parse().ok()).unwrap_or(12);
+        std::env::var("TD_SPOTIFY_BENCH_SESSIONS").ok().and_then(|s| s.parse().ok()).unwrap_or(24);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .start_paused(true)
@@ -131,6 +178,104 @@ fn main() {
         TARGET_REQUEST_RATIO * 100.0,
         verdict(ratio <= TARGET_REQUEST_RATIO)
     );
+    println!();
+    reader_while_hanging();
+}
+
+/// Polls with a fixed token, as the Spotify source will with the login session.
+struct BenchSource {
+    poller: Poller,
+    tokens: Arc<Tokens>,
+}
+
+impl Source for BenchSource {
+    fn name(&self) -> &'static str {
+        "spotify"
+    }
+
+    fn poll(&mut self, now: Instant) -> BoxFuture<'_, Update> {
+        Box::pin(async move { self.poller.poll(&*self.tokens, now).await })
+    }
+}
+
+/// What a cook costs while answers flow and while a request hangs (real time, real HTTP).
+fn reader_while_hanging() {
+    let hang = Arc::new(AtomicBool::new(false));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let server_hang = Arc::clone(&hang);
+    let server = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        runtime.block_on(async move {
+            let truth = Arc::new(Truth::new().track("Long", 3_600_000).play_to_end(0, 0));
+            let mut report = truth.responder(now(), 1);
+            let api = FakeApi::new(move |request| {
+                if server_hang.load(Ordering::SeqCst) {
+                    Reply::Hang(Duration::from_secs(30))
+                } else {
+                    report(request)
+                }
+            });
+            tx.send(api.serve_http().await).expect("hand over the address");
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        });
+    });
+    let addr = rx.recv().expect("server address");
+    let url = format!("http://{addr}");
+    let mut options = fast_options(&url);
+    options.timeout = Duration::from_secs(8);
+    let client = ApiClient::new(options).expect("client");
+    let poller = Poller::with_client(client, PollTiming::for_interval(Duration::from_millis(500)));
+    let config = SourceConfig::Spotify(SpotifyConfig { api_url: url, ..SpotifyConfig::default() });
+    let engine = Engine::start_with(config, move |_| {
+        Box::new(BenchSource { poller, tokens: Tokens::fixed("good-token") })
+    })
+    .expect("engine");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while engine.snapshot().status != Status::Playing && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let answering = cooks(&engine, 10_000);
+    hang.store(true, Ordering::SeqCst);
+    // Let the next request start hanging (the poller asks every 1.25 s while playing).
+    std::thread::sleep(Duration::from_millis(1500));
+    let hanging = cooks(&engine, 10_000);
+    let status = engine.snapshot().row(td_spotify::schema::Row::Status).to_owned();
+    println!("reader (one cook: pin the snapshot + compute {CHANNEL_COUNT} channels), real time, real HTTP:");
+    println!("{:<28} {:>12} {:>12} {:>12} {:>16}", "", "median ns", "p99 ns", "max ns", "allocations");
+    for (name, (times, allocations)) in
+        [("while Spotify answers", answering), ("while a request hangs", hanging)]
+    {
+        println!(
+            "{name:<28} {:>12.0} {:>12.0} {:>12.0} {:>16}",
+            percentile(&times, 0.5),
+            percentile(&times, 0.99),
+            percentile(&times, 1.0),
+            allocations
+        );
+    }
+    println!("(status during the hang: {status})");
+    drop(engine);
+    drop(server);
+}
+
+/// `n` cooks spaced 100 µs apart: per-cook nanoseconds and allocations in all.
+fn cooks(engine: &Engine, n: usize) -> (Vec<f64>, u64) {
+    let mut channels = [0.0f32; CHANNEL_COUNT];
+    let mut times = Vec::with_capacity(n);
+    let before = WATCHED_ALLOCATIONS.load(Ordering::Relaxed);
+    for _ in 0..n {
+        let start = Instant::now();
+        WATCHED.with(|w| w.set(true));
+        let snapshot = engine.snapshot();
+        snapshot.channels(start, &mut channels);
+        // Released inside the watch: dropping a pin must not free (the engine keeps old ones).
+        drop(snapshot);
+        WATCHED.with(|w| w.set(false));
+        times.push(start.elapsed().as_nanos() as f64);
+        std::hint::black_box(&channels);
+        std::thread::sleep(Duration::from_micros(100));
+    }
+    (times, WATCHED_ALLOCATIONS.load(Ordering::Relaxed) - before)
 }
 
 async fn session(seed: u64, timing: PollTiming, figures: &mut Figures) {
