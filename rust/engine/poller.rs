@@ -127,6 +127,11 @@ impl Poller {
         &self.timing
     }
 
+    /// The Web API client, for the source's other calls (player commands, queue…).
+    pub fn client(&self) -> &ApiClient {
+        &self.client
+    }
+
     /// Counters so far (also in every update's state).
     pub fn stats(&self) -> Stats {
         self.state.stats
