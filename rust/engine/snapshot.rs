@@ -57,6 +57,18 @@ pub struct EngineState {
     pub warning: Option<String>,
     pub error: Option<String>,
     pub stats: Stats,
+    /// The login's rows (Spotify only).
+    pub auth: Option<AuthRows>,
+}
+
+/// What the `auth_state`, `auth_url`, `user` and `error` rows show. Never a secret: the URL is
+/// the loopback `/login` link, not the authorize URL with its state.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuthRows {
+    pub state: String,
+    pub url: String,
+    pub user: String,
+    pub error: String,
 }
 
 impl Snapshot {
@@ -92,6 +104,15 @@ impl Snapshot {
         rows[Row::IsPlaying as usize] = u8::from(playback.is_playing).to_string();
         rows[Row::ProgressMs as usize] = playback.progress_ms.to_string();
         rows[Row::Timestamp as usize] = playback.timestamp_ms.to_string();
+        if let Some(auth) = &state.auth {
+            rows[Row::AuthState as usize].clone_from(&auth.state);
+            rows[Row::AuthUrl as usize].clone_from(&auth.url);
+            rows[Row::User as usize].clone_from(&auth.user);
+            rows[Row::Error as usize].clone_from(&auth.error);
+        }
+        if let Some(error) = &state.error {
+            rows[Row::Error as usize].clone_from(error);
+        }
         if let Some(device) = &playback.device {
             rows[Row::Device as usize] = device.name.clone();
         }
@@ -169,6 +190,24 @@ mod tests {
         let s = Snapshot::build("simulator", Playback::idle(Instant::now()), &EngineState::default(), 0, 0);
         assert_eq!(s.row(Row::Status), "Waiting for signal…");
         assert_eq!(s.status, Status::Waiting);
+    }
+
+    #[test]
+    fn auth_rows_fill_and_errors_win() {
+        let auth = AuthRows {
+            state: "logged in".into(),
+            url: String::new(),
+            user: "Ada".into(),
+            error: "Spotify is rate limiting".into(),
+        };
+        let state = EngineState { auth: Some(auth), connected: true, ..EngineState::default() };
+        let s = Snapshot::build("spotify", Playback::idle(Instant::now()), &state, 0, 0);
+        assert_eq!(s.row(Row::AuthState), "logged in");
+        assert_eq!(s.row(Row::User), "Ada");
+        assert_eq!(s.row(Row::Error), "Spotify is rate limiting");
+        let state = EngineState { error: Some("Set Clientid".into()), ..state };
+        let s = Snapshot::build("spotify", Playback::idle(Instant::now()), &state, 0, 0);
+        assert_eq!(s.row(Row::Error), "Set Clientid");
     }
 
     #[test]
