@@ -38,7 +38,7 @@ mod session;
 pub mod store;
 
 pub use error::AuthError;
-pub use session::{AuthState, AuthView, LoginStart, Session, SessionConfig};
+pub use session::{AuthState, AuthView, LoginOutcome, LoginStart, Session, SessionConfig};
 
 /// What td-spotify asks Spotify for: read playback (now playing, device, recently played) and
 /// control it (play/pause, next, previous).

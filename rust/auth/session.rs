@@ -100,12 +100,21 @@ pub struct AuthView {
     pub problem: Option<String>,
     /// Whether the problem needs more than pulsing Login (TouchDesigner shows it in red).
     pub needs_fix: bool,
+    /// How the last login attempt ended; `None` while one runs or before any.
+    pub last_login: Option<LoginOutcome>,
 }
 
 impl AuthView {
     fn new(state: AuthState) -> AuthView {
-        AuthView { state, problem: None, needs_fix: false }
+        AuthView { state, problem: None, needs_fix: false, last_login: None }
     }
+}
+
+/// How a login attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginOutcome {
+    Succeeded,
+    Failed,
 }
 
 /// A login that was just started.
@@ -491,6 +500,7 @@ impl Inner {
             }
             v.problem = Some(e.user_message());
             v.needs_fix = e.needs_user_fix();
+            v.last_login = Some(LoginOutcome::Failed);
         });
     }
 
@@ -658,17 +668,17 @@ impl Inner {
             } else {
                 AuthError::AuthorizeFailed { code: oauth::sanitize_code(error) }
             };
-            self.fail_attempt(&e);
             let response = if matches!(e, AuthError::AccessDenied) {
                 Response::html(200, page(Tone::Cancelled, "Login cancelled", &e.user_message()))
             } else {
                 problem_page(400, "Spotify refused the login", &e.user_message())
             };
-            return conn.respond(&response);
+            conn.respond(&response);
+            return self.fail_attempt(&e);
         }
         let Some(code) = code.filter(|c| !c.is_empty()) else {
-            self.fail_attempt(&AuthError::MissingCode);
-            return conn.respond(&problem_page(400, "No code", &AuthError::MissingCode.user_message()));
+            conn.respond(&problem_page(400, "No code", &AuthError::MissingCode.user_message()));
+            return self.fail_attempt(&AuthError::MissingCode);
         };
         let exchange = Exchange {
             code: AuthCode::new(code),
@@ -683,7 +693,8 @@ impl Inner {
     }
 
     /// The code exchange, on the runtime: tokens saved, the user's name fetched, the browser
-    /// answered.
+    /// answered (before the view changes, so a CLI waiting on the view exits only after the
+    /// browser has its page).
     async fn complete_login(self: Arc<Self>, job: Exchange) {
         let Exchange { code, verifier, conn, received, redirect_uri, generation } = job;
         let (Some(endpoints), Some(store)) = (&self.endpoints, &self.store) else { return };
@@ -694,8 +705,8 @@ impl Inner {
         let granted = match granted {
             Ok(g) => g,
             Err(e) => {
-                self.fail_attempt(&e);
-                return conn.respond(&problem_page(502, "Login failed", &e.user_message()));
+                conn.respond(&problem_page(502, "Login failed", &e.user_message()));
+                return self.fail_attempt(&e);
             }
         };
         let mut tokens = self.tokens.lock().await;
@@ -715,20 +726,17 @@ impl Inner {
             user: None,
             saved_at: 0,
         };
-        if let Err(e) = store.save(&record) {
-            // Logged in for this run, but it will not survive a restart: say so.
-            *tokens = Some(record);
-            drop(tokens);
-            self.finish_attempt();
-            self.view.send_modify(|v| *v = AuthView::new(AuthState::LoggedIn { user: None }));
-            self.set_problem(&e);
-            return conn.respond(&problem_page(500, "Logged in, but not saved", &e.user_message()));
-        }
+        let saved = store.save(&record);
         *lock(&self.last_login_latency) = Some(received.elapsed());
         *tokens = Some(record.clone());
         drop(tokens);
         *lock(&self.refresh_not_before) = None;
         self.finish_attempt();
+        if let Err(e) = saved {
+            // Logged in for this run, but it will not survive a restart: say so.
+            conn.respond(&problem_page(500, "Logged in, but not saved", &e.user_message()));
+            return self.logged_in(None, Some(&e));
+        }
         tracing::info!(latency_ms = received.elapsed().as_millis() as u64, "Spotify login saved");
 
         let profile = oauth::fetch_profile(&self.http, endpoints, &record.access_token).await;
@@ -743,33 +751,30 @@ impl Inner {
                 }
             }
         }
-        self.view.send_modify(|v| *v = AuthView::new(AuthState::LoggedIn { user: user.clone() }));
-        let who = user.map(|u| format!(" as {u}")).unwrap_or_default();
-        let response = match profile {
-            Err(e) => {
-                tracing::warn!(error = %e, "could not read the Spotify profile");
-                self.set_problem(&e);
-                Response::html(
-                    200,
-                    page(
-                        Tone::Problem,
-                        "Logged in, with a problem",
-                        &format!("Logged in to Spotify. {}", e.user_message()),
-                    ),
-                )
+        let who = user.as_ref().map(|u| format!(" as {u}")).unwrap_or_default();
+        let message = match &profile {
+            Err(e) => format!("Logged in to Spotify{who}, but: {}", e.user_message()),
+            Ok(_) => {
+                format!("Logged in to Spotify{who}. You can close this tab and go back to TouchDesigner.")
             }
-            Ok(_) => Response::html(
-                200,
-                page(
-                    Tone::Success,
-                    "Logged in",
-                    &format!(
-                        "Logged in to Spotify{who}. You can close this tab and go back to TouchDesigner."
-                    ),
-                ),
-            ),
         };
-        conn.respond(&response);
+        let tone = if profile.is_ok() { Tone::Success } else { Tone::Problem };
+        conn.respond(&Response::html(200, page(tone, "Logged in", &message)));
+        if let Err(e) = &profile {
+            tracing::warn!(error = %e, "could not read the Spotify profile");
+        }
+        self.logged_in(user, profile.as_ref().err());
+    }
+
+    fn logged_in(&self, user: Option<String>, problem: Option<&AuthError>) {
+        self.view.send_modify(|v| {
+            *v = AuthView::new(AuthState::LoggedIn { user });
+            v.last_login = Some(LoginOutcome::Succeeded);
+            if let Some(e) = problem {
+                v.problem = Some(e.user_message());
+                v.needs_fix = e.needs_user_fix();
+            }
+        });
     }
 
     /// `/login`, on the server thread: a new flow, and the browser goes to Spotify.

@@ -140,7 +140,12 @@ mod tests {
 
     #[test]
     fn views_map_to_rows_and_status() {
-        let s = snapshot(AuthView { state: AuthState::LoggedOut, problem: None, needs_fix: false });
+        let s = snapshot(AuthView {
+            state: AuthState::LoggedOut,
+            problem: None,
+            needs_fix: false,
+            last_login: None,
+        });
         assert_eq!(s.status, Status::LoginRequired);
         assert_eq!(s.row(Row::AuthState), "logged out");
         assert!(!s.connected);
@@ -151,6 +156,7 @@ mod tests {
             state: AuthState::WaitingForBrowser { url: url.clone() },
             problem: None,
             needs_fix: false,
+            last_login: None,
         });
         assert_eq!(s.status, Status::Connecting);
         assert_eq!(s.row(Row::AuthUrl), url);
@@ -159,6 +165,7 @@ mod tests {
             state: AuthState::LoggedIn { user: Some("Ada".into()) },
             problem: None,
             needs_fix: false,
+            last_login: None,
         });
         assert!(s.connected);
         assert_eq!(s.status, Status::Waiting);
@@ -169,6 +176,7 @@ mod tests {
             state: AuthState::LoginRequired { reason: "pulse Login".into() },
             problem: Some("pulse Login".into()),
             needs_fix: false,
+            last_login: None,
         });
         assert_eq!(s.status, Status::LoginRequired);
         assert_eq!(s.row(Row::AuthState), "login required");
@@ -178,6 +186,7 @@ mod tests {
             state: AuthState::LoggedOut,
             problem: Some("Port 8888 is already in use".into()),
             needs_fix: true,
+            last_login: None,
         });
         assert_eq!(s.status, Status::Error);
         assert_eq!(s.error.as_deref().and_then(|e| e.to_str().ok()), Some("Port 8888 is already in use"));
