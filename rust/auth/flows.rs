@@ -82,7 +82,7 @@ impl PendingFlows {
         Ok(flow.verifier)
     }
 
-    /// Drops expired logins; returns how many are still pending.
+    /// Drops expired logins; returns how many expired now.
     pub fn expire(&mut self, now: Instant) -> usize {
         let expired: Vec<[u8; 32]> = self
             .flows
@@ -92,11 +92,12 @@ impl PendingFlows {
             .collect();
         self.flows.retain(|f| now.saturating_duration_since(f.started) <= FLOW_LIFETIME);
         // An expired state is remembered too, so a late callback says "expired", not "unknown".
+        let expired_now = expired.len();
         for d in expired {
             self.remember_used(d, now);
         }
         self.used.retain(|(_, at)| now.saturating_duration_since(*at) <= FLOW_LIFETIME * 2);
-        self.flows.len()
+        expired_now
     }
 
     /// Forgets every pending login (logout, or a login that finished).
@@ -163,7 +164,8 @@ mod tests {
         let b = flows.start(t0);
         let late = t0 + FLOW_LIFETIME + Duration::from_secs(1);
         assert!(matches!(flows.take(a.state.secret(), late), Err(AuthError::ExpiredState)));
-        assert_eq!(flows.expire(late), 0);
+        assert_eq!(flows.expire(late), 1);
+        assert!(flows.is_empty());
         assert!(matches!(flows.take(b.state.secret(), late), Err(AuthError::ReplayedState)));
         // Just inside the lifetime still works.
         let c = flows.start(t0);

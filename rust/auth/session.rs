@@ -26,7 +26,7 @@ use super::secret::{constant_time_eq, AccessToken, AuthCode, AuthorizeUrl, PkceV
 use super::store::{unix, TokenRecord, TokenStore};
 use super::{redirect_uri, AuthError, SCOPES};
 use crate::api::{TokenError, TokenProvider};
-use crate::config::SpotifyConfig;
+use crate::config::{SpotifyConfig, DEFAULT_ACCOUNTS_URL, DEFAULT_API_URL};
 use crate::engine::source::BoxFuture;
 
 /// After a refresh failed for a transient reason, wait this long before trying again (unless
@@ -52,15 +52,24 @@ pub struct SessionConfig {
 }
 
 impl SessionConfig {
-    /// The session of a TouchDesigner operator or a CLI command.
+    /// The session of a TouchDesigner operator or a CLI command. The environment variable
+    /// `TD_SPOTIFY_NO_BROWSER` (any value) stops Login from opening a browser, for machines
+    /// without one: the `auth_url` row still offers the link.
+    ///
+    /// `TD_SPOTIFY_ACCOUNTS_URL` and `TD_SPOTIFY_API_URL` replace Spotify's base URLs where the
+    /// configuration keeps the defaults, as they do for the CLI (tests, proxies).
     pub fn from_spotify(config: &SpotifyConfig) -> SessionConfig {
+        let env_or = |name: &str, value: &str, default: &str| match std::env::var(name) {
+            Ok(v) if !v.trim().is_empty() && value == default => v.trim().to_owned(),
+            _ => value.to_owned(),
+        };
         SessionConfig {
             client_id: config.client_id.trim().to_owned(),
             port: config.port,
             cache_dir: config.cache_dir.clone(),
-            accounts_url: config.accounts_url.clone(),
-            api_url: config.api_url.clone(),
-            open_browser: true,
+            accounts_url: env_or("TD_SPOTIFY_ACCOUNTS_URL", &config.accounts_url, DEFAULT_ACCOUNTS_URL),
+            api_url: env_or("TD_SPOTIFY_API_URL", &config.api_url, DEFAULT_API_URL),
+            open_browser: std::env::var_os("TD_SPOTIFY_NO_BROWSER").is_none(),
             request_timeout: Duration::from_secs(10),
         }
     }
@@ -168,6 +177,8 @@ struct LoginAttempt {
     redirect_uri: String,
     /// The state to go back to if this attempt fails.
     before: Option<AuthState>,
+    /// A code is being exchanged: the attempt cannot time out now.
+    exchanging: bool,
 }
 
 /// A callback that passed the checks, on its way to the token endpoint.
@@ -306,7 +317,9 @@ impl Session {
             for server in login.retired.drain(..) {
                 server.stop();
             }
-            login.server.is_some() && login.flows.expire(now) == 0
+            // Over only when the last pending login expired and no code is being exchanged.
+            let expired = login.flows.expire(now);
+            login.server.is_some() && !login.exchanging && expired > 0 && login.flows.is_empty()
         };
         if timed_out {
             inner.fail_attempt(&AuthError::LoginTimedOut { minutes: FLOW_LIFETIME.as_secs() / 60 });
@@ -468,6 +481,7 @@ impl Inner {
             let mut login = lock(&self.login);
             login.flows.clear(Instant::now());
             login.before = None;
+            login.exchanging = false;
             let mut servers: Vec<LoopbackServer> = login.retired.drain(..).collect();
             servers.extend(login.server.take());
             servers
@@ -484,6 +498,7 @@ impl Inner {
         let before = {
             let mut login = lock(&self.login);
             login.flows.clear(Instant::now());
+            login.exchanging = false;
             if let Some(server) = login.server.take() {
                 server.request_stop();
                 login.retired.push(server);
@@ -509,6 +524,7 @@ impl Inner {
         let mut login = lock(&self.login);
         login.flows.clear(Instant::now());
         login.before = None;
+        login.exchanging = false;
         if let Some(server) = login.server.take() {
             server.request_stop();
             login.retired.push(server);
@@ -653,7 +669,15 @@ impl Inner {
         else {
             return conn.respond(&problem_page(400, "Malformed login answer", "A parameter appears twice."));
         };
-        let taken = lock(&self.login).flows.take(state.unwrap_or(""), Instant::now());
+        let taken = {
+            let mut login = lock(&self.login);
+            let taken = login.flows.take(state.unwrap_or(""), Instant::now());
+            // Set before the lock is released, so no tick can time the attempt out meanwhile.
+            if taken.is_ok() && error.is_none() && code.is_some_and(|c| !c.is_empty()) {
+                login.exchanging = true;
+            }
+            taken
+        };
         let verifier = match taken {
             Ok(v) => v,
             Err(e) => {
