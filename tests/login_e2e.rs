@@ -313,6 +313,16 @@ fn the_operator_logs_in_and_out_through_its_rows() {
     assert_eq!(op.channels()[Channel::Connected as usize], 0.0);
     assert!(!TokenStore::new(Some(&dir), CLIENT).unwrap().path().exists());
     drop(op);
+    // The last operator took the engine, the session and the login server with it.
+    #[cfg(target_os = "linux")]
+    {
+        let names: Vec<String> = fs::read_dir("/proc/self/task")
+            .unwrap()
+            .filter_map(|t| fs::read_to_string(t.ok()?.path().join("comm")).ok())
+            .map(|n| n.trim().to_owned())
+            .collect();
+        assert!(!names.iter().any(|n| n.starts_with("td-spotify-")), "threads left: {names:?}");
+    }
     for var in ["TD_SPOTIFY_NO_BROWSER", "TD_SPOTIFY_ACCOUNTS_URL", "TD_SPOTIFY_API_URL"] {
         std::env::remove_var(var);
     }

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use super::AuthError;
 
 /// Largest request head (request line and headers) accepted; a browser's callback needs ~2 KiB.
-pub const MAX_HEAD: usize = 16 * 1024;
+const MAX_HEAD: usize = 16 * 1024;
 /// Most headers in a request.
 const MAX_HEADERS: usize = 48;
 /// Connections served at once; beyond this the oldest is dropped.
@@ -36,7 +36,7 @@ const HEAD_DEADLINE: Duration = Duration::from_secs(10);
 /// How often the thread looks for new connections and data.
 const POLL_INTERVAL: Duration = Duration::from_millis(5);
 /// Writing a response never blocks longer than this.
-pub const WRITE_TIMEOUT: Duration = Duration::from_secs(2);
+const WRITE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// One parsed request.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -55,8 +55,5 @@ pub fn redirect_uri(port: u16) -> String {
     format!("http://127.0.0.1:{port}/callback")
 }
 
-/// Where to add users and redirect URIs; quoted by error messages.
-pub const DASHBOARD_HINT: &str = "Spotify developer dashboard → your app";
-
 #[cfg(test)]
 mod testutil;

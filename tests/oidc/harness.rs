@@ -23,7 +23,8 @@ pub struct Tools {
     pub chromium: PathBuf,
 }
 
-const INSTALL: &str = "apt-get install -y chromium nodejs npm && (cd tests/oidc && npm ci)";
+const INSTALL: &str =
+    "apt-get update && apt-get install -y chromium && (cd tests/oidc && npm ci) (node >= 20.19 with npm)";
 
 /// The tools, or `None` (after a loud message) when some are missing outside CI.
 ///
@@ -53,9 +54,13 @@ pub fn tools(test: &str) -> Option<Tools> {
     if ci {
         panic!("{message} (CI is set, so this is a failure, not a skip)");
     }
-    eprintln!("\n################################################################");
-    eprintln!("## SKIPPED (not a pass): {message}");
-    eprintln!("################################################################\n");
+    // Straight to stderr: the test harness captures `eprintln!` of passing tests.
+    let _ = writeln!(
+        std::io::stderr(),
+        "\n########################################################################\n\
+         ## SKIPPED (not a pass): {message}\n\
+         ########################################################################\n"
+    );
     None
 }
 
