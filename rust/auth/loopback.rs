@@ -33,8 +33,10 @@ const MAX_CONNECTIONS: usize = 16;
 /// A connection that has not sent a whole request head by then is dropped (browsers open
 /// sockets speculatively and may never use them).
 const HEAD_DEADLINE: Duration = Duration::from_secs(10);
-/// How often the thread looks for new connections and data.
-const POLL_INTERVAL: Duration = Duration::from_millis(5);
+/// How often the thread looks for data on open connections...
+const POLL_BUSY: Duration = Duration::from_millis(2);
+/// ...and for new connections when none is open (also how long `stop` may wait).
+const POLL_IDLE: Duration = Duration::from_millis(20);
 /// Writing a response never blocks longer than this.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -195,7 +197,7 @@ impl LoopbackServer {
         self.thread.as_ref().is_none_or(JoinHandle::is_finished)
     }
 
-    /// Stops the thread and waits for it (at most one poll interval plus one response write).
+    /// Stops the thread and waits for it (at most one idle poll plus one response write).
     pub fn stop(mut self) {
         self.shutdown();
     }
@@ -287,7 +289,7 @@ fn serve(listener: TcpListener, stop: &AtomicBool, mut handler: Handler) {
             }
         }
         if !busy {
-            std::thread::sleep(POLL_INTERVAL);
+            std::thread::sleep(if incoming.is_empty() { POLL_IDLE } else { POLL_BUSY });
         }
     }
 }

@@ -312,21 +312,16 @@ impl Session {
 
     pub(crate) fn tick_at(&self, now: Instant) {
         let inner = &self.inner;
+        inner.reap();
         let timed_out = {
             let mut login = lock(&inner.login);
-            for server in login.retired.drain(..) {
-                server.stop();
-            }
             // Over only when the last pending login expired and no code is being exchanged.
             let expired = login.flows.expire(now);
             login.server.is_some() && !login.exchanging && expired > 0 && login.flows.is_empty()
         };
         if timed_out {
             inner.fail_attempt(&AuthError::LoginTimedOut { minutes: FLOW_LIFETIME.as_secs() / 60 });
-            let mut login = lock(&inner.login);
-            for server in login.retired.drain(..) {
-                server.stop();
-            }
+            inner.reap();
         }
         let in_backoff = lock(&inner.refresh_not_before).is_some_and(|t| Instant::now() < t);
         if in_backoff {
@@ -426,13 +421,11 @@ impl Inner {
     /// already open and the server already runs).
     fn start_login(self: &Arc<Self>, from_app: bool) -> Result<LoginStart, AuthError> {
         let endpoints = self.check_config()?;
-        let mut login = lock(&self.login);
         if from_app {
             // Free the port of a login that just ended (never from the server's own thread).
-            for server in login.retired.drain(..) {
-                server.stop();
-            }
+            self.reap();
         }
+        let mut login = lock(&self.login);
         if login.server.is_none() {
             let weak = Arc::downgrade(self);
             let server = LoopbackServer::start(
@@ -473,6 +466,15 @@ impl Inner {
             }
         }
         Ok(start)
+    }
+
+    /// Joins the servers of finished attempts. Never under the `login` lock: a server's thread
+    /// may be waiting for it in its handler.
+    fn reap(&self) {
+        let retired = std::mem::take(&mut lock(&self.login).retired);
+        for server in retired {
+            server.stop();
+        }
     }
 
     /// Ends the attempt in progress (if any) without touching the tokens.
