@@ -101,6 +101,10 @@ rows! {
     IsPlaying => "is_playing", "`1` while playing, `0` otherwise.";
     Device => "device", "Name of the playing device.";
     Source => "source", "Where the data comes from: `simulator` or `spotify`.";
+    AuthState => "auth_state", "Spotify login: `logged out`, `waiting for browser`, `logged in` or `login required`.";
+    AuthUrl => "auth_url", "While logging in: a link that starts the login in any browser on this computer.";
+    User => "user", "Display name of the logged-in Spotify user.";
+    Error => "error", "The last problem, with what to do about it; empty when all is well.";
     DeviceType => "device_type", "Kind of the playing device, e.g. `Computer`, `Smartphone`, `Speaker`.";
     ContextUri => "context_uri", "URI of the playlist, album, artist or show being played; empty when none.";
     CurrentlyPlayingType => "currently_playing_type", "`track`, `episode`, `ad` or `unknown`; empty when nothing plays.";
@@ -278,6 +282,11 @@ pub enum Param {
     Source,
     Simseed,
     Simspeed,
+    Clientid,
+    Port,
+    Login,
+    Logout,
+    Tokencache,
     Mode,
     Playpause,
     Next,
@@ -316,6 +325,34 @@ pub const PARAMS: &[ParamSpec] = &[
         clamp: true,
         help: c"How fast simulated time runs (1 = real time).",
         ..param(c"Simspeed", c"Simulator Speed", ParamKind::Float)
+    },
+    ParamSpec {
+        help: c"Client ID of your Spotify app (developer.spotify.com → Dashboard → your app → Settings). \
+A Development Mode app needs an owner with Premium, and each user (at most 5) added under User Management.",
+        ..param(c"Clientid", c"Client ID", ParamKind::String)
+    },
+    ParamSpec {
+        default: crate::config::DEFAULT_PORT as f64,
+        min: 1.0,
+        max: 65535.0,
+        clamp: true,
+        help:
+            c"Port of the login callback: register http://127.0.0.1:PORT/callback as a Redirect URI in your \
+Spotify app.",
+        ..param(c"Port", c"Callback Port", ParamKind::Int)
+    },
+    ParamSpec {
+        help:
+            c"Opens your browser at Spotify's login page; the auth_url row has a link for any other browser.",
+        ..param(c"Login", c"Login", ParamKind::Pulse)
+    },
+    ParamSpec {
+        help: c"Forgets the saved Spotify login on this computer.",
+        ..param(c"Logout", c"Logout", ParamKind::Pulse)
+    },
+    ParamSpec {
+        help: c"Folder of the saved login (one file per client ID); empty = your user config folder.",
+        ..param(c"Tokencache", c"Token Cache Folder", ParamKind::Folder)
     },
     ParamSpec {
         families: family::DAT,

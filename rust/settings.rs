@@ -3,9 +3,10 @@
 //! The shim pushes raw values ([`ParamValues`]) every cook; when one changes they are validated
 //! once into [`Settings`], which is all the rest of the plugin sees.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::config::{SourceConfig, SpotifyConfig};
+use crate::config::{SourceConfig, SpotifyConfig, DEFAULT_PORT};
 use crate::engine::simulator::SimConfig;
 use crate::schema::{DatMode, Param, ParamKind, MIN_POLL_INTERVAL_S, PARAMS};
 
@@ -89,6 +90,8 @@ impl Settings {
             _ => SourceKind::Simulator,
         };
         let speed = values.number(Param::Simspeed);
+        let port = values.number(Param::Port);
+        let cache = values.string(Param::Tokencache).trim();
         Settings {
             active: values.number(Param::Active) >= 0.5,
             source,
@@ -97,6 +100,9 @@ impl Settings {
                 speed: if speed.is_finite() && speed > 0.0 { speed.min(1000.0) } else { 1.0 },
             },
             spotify: SpotifyConfig {
+                client_id: values.string(Param::Clientid).trim().to_owned(),
+                port: if port.is_finite() { port.round().clamp(1.0, 65535.0) as u16 } else { DEFAULT_PORT },
+                cache_dir: (!cache.is_empty()).then(|| PathBuf::from(cache)),
                 poll_interval: poll_interval(values.number(Param::Pollinterval)),
                 ..SpotifyConfig::default()
             },
@@ -162,5 +168,24 @@ mod tests {
         let s = Settings::from_params(&v);
         assert!(!s.active);
         assert_eq!(s.source_config(), None);
+    }
+
+    #[test]
+    fn spotify_parameters_map_into_the_config() {
+        let mut v = ParamValues::default();
+        let s = Settings::from_params(&v);
+        assert_eq!(s.spotify.port, DEFAULT_PORT);
+        assert_eq!(s.spotify.cache_dir, None);
+        v.set_string(Param::Source as usize, "Spotify");
+        v.set_string(Param::Clientid as usize, "  abc123 ");
+        v.set_number(Param::Port as usize, 70000.0);
+        v.set_string(Param::Tokencache as usize, "/tmp/tokens");
+        let s = Settings::from_params(&v);
+        assert_eq!(s.spotify.client_id, "abc123");
+        assert_eq!(s.spotify.port, 65535);
+        assert_eq!(s.spotify.cache_dir, Some(PathBuf::from("/tmp/tokens")));
+        assert!(matches!(s.source_config(), Some(SourceConfig::Spotify(c)) if c.client_id == "abc123"));
+        v.set_number(Param::Port as usize, f64::NAN);
+        assert_eq!(Settings::from_params(&v).spotify.port, DEFAULT_PORT);
     }
 }

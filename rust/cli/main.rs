@@ -2,6 +2,7 @@
 
 mod args;
 mod demo;
+mod login;
 mod now;
 
 use std::process::ExitCode;
@@ -21,6 +22,13 @@ enum Command {
     /// Plays the built-in simulator through the plugin's entry points and shows what TouchDesigner
     /// would receive (no Spotify account needed).
     Demo(demo::DemoArgs),
+    /// Logs in to Spotify in the browser (OAuth with PKCE, no client secret) and saves the login
+    /// where the plugin finds it.
+    Login(login::LoginArgs),
+    /// Forgets the saved Spotify login.
+    Logout(login::AccountArgs),
+    /// Shows whether a Spotify login is saved and usable.
+    Status(login::AccountArgs),
     /// Shows what Spotify is playing, once or live (--watch), as the plugin's channels and rows.
     Now(now::NowArgs),
 }
@@ -29,6 +37,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo(args) => demo::run(&args),
+        Command::Login(args) => login::login(&args),
+        Command::Logout(args) => login::logout(&args),
+        Command::Status(args) => login::status(&args),
         Command::Now(args) => now::run(&args),
     };
     match result {

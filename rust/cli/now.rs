@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use td_spotify::api::{StaticToken, TokenProvider};
+use td_spotify::auth::{Session, SessionConfig};
 use td_spotify::config::SourceConfig;
 use td_spotify::engine::poller::Poller;
 use td_spotify::engine::snapshot::Snapshot;
@@ -18,7 +19,7 @@ use td_spotify::schema::{Channel, Param, Row, Status, CHANNELS, CHANNEL_COUNT, P
 
 use crate::args::SpotifyArgs;
 
-/// Environment variable holding an access token, until `now` shares the stored login session.
+/// Environment variable holding an access token: overrides the saved login (scripts, tests).
 pub const ACCESS_TOKEN_ENV: &str = "TD_SPOTIFY_ACCESS_TOKEN";
 
 /// Options of `td-spotify now`.
@@ -40,21 +41,38 @@ pub struct NowArgs {
     pub timeout: f64,
 }
 
-/// The access token's source.
-fn token_provider() -> Result<Arc<dyn TokenProvider>, Box<dyn Error>> {
-    // LEAD: plug the stored login session in here. Load the session `td-spotify login` saved
-    // (token store under `args.spotify.cache` / the OS config dir, client id from
-    // `--client-id`) and return it: it refreshes on its own and implements TokenProvider. Keep
-    // the environment variable below as an override for scripts and tests.
-    match std::env::var(ACCESS_TOKEN_ENV) {
-        Ok(token) if !token.trim().is_empty() => {
-            Ok(Arc::new(StaticToken::new(token.trim(), ACCESS_TOKEN_ENV)))
+/// Where the access token comes from.
+enum Tokens {
+    /// `TD_SPOTIFY_ACCESS_TOKEN`: used as is, never refreshed.
+    Fixed(StaticToken),
+    /// The login `td-spotify login` saved; refreshed as needed (and the refresh saved).
+    Saved(SessionConfig),
+}
+
+impl Tokens {
+    fn choose(args: &SpotifyArgs) -> Result<Tokens, Box<dyn Error>> {
+        if let Ok(token) = std::env::var(ACCESS_TOKEN_ENV) {
+            if !token.trim().is_empty() {
+                return Ok(Tokens::Fixed(StaticToken::new(token.trim(), ACCESS_TOKEN_ENV)));
+            }
         }
-        _ => Err(format!(
-            "no login: set {ACCESS_TOKEN_ENV} to a Spotify access token \
-             (scope user-read-playback-state); the stored login session is not wired into `now` yet"
-        )
-        .into()),
+        let config = args.config(None);
+        if config.client_id.trim().is_empty() {
+            return Err(format!(
+                "missing --client-id (or TD_SPOTIFY_CLIENT_ID): the client id of your Spotify app, whose \
+                 saved login (`td-spotify login`) to use; or set {ACCESS_TOKEN_ENV} to an access token"
+            )
+            .into());
+        }
+        Ok(Tokens::Saved(SessionConfig { open_browser: false, ..SessionConfig::from_spotify(&config) }))
+    }
+
+    /// The provider; must be made on the engine's runtime (the session refreshes on it).
+    fn provider(self) -> Arc<dyn TokenProvider> {
+        match self {
+            Tokens::Fixed(token) => Arc::new(token),
+            Tokens::Saved(config) => Arc::new(Session::new(config, tokio::runtime::Handle::current())),
+        }
     }
 }
 
@@ -75,14 +93,15 @@ impl Source for CliSource {
 }
 
 pub fn run(args: &NowArgs) -> Result<(), Box<dyn Error>> {
-    let tokens = token_provider()?;
+    let tokens = Tokens::choose(&args.spotify)?;
     let mut config = args.spotify.config(None);
     let min = PARAMS[Param::Pollinterval as usize].min;
     let interval = if args.poll_interval.is_finite() { args.poll_interval.max(min) } else { 1.0 };
     config.poll_interval = Duration::from_secs_f64(interval);
     let poller = Poller::new(&config).map_err(|e| e.user_message())?;
-    let engine =
-        Engine::start_with(SourceConfig::Spotify(config), move |_| Box::new(CliSource { poller, tokens }))?;
+    let engine = Engine::start_with(SourceConfig::Spotify(config), move |_| {
+        Box::new(CliSource { poller, tokens: tokens.provider() })
+    })?;
 
     let live_view = args.watch && !args.json && std::io::stdout().is_terminal();
     let deadline = Instant::now() + Duration::from_secs_f64(args.timeout.max(0.1));
@@ -151,7 +170,11 @@ fn outcome(snapshot: &Snapshot) -> Result<(), Box<dyn Error>> {
     match snapshot.status {
         Status::LoginRequired | Status::Error | Status::Offline => {
             let text = snapshot.error.as_ref().or(snapshot.warning.as_ref()).and_then(|c| c.to_str().ok());
-            Err(text.unwrap_or(snapshot.row(Row::Status)).to_owned().into())
+            let mut text = text.unwrap_or(snapshot.row(Row::Status)).to_owned();
+            if snapshot.status == Status::LoginRequired {
+                text.push_str(" (on the command line: `td-spotify login`)");
+            }
+            Err(text.into())
         }
         _ => Ok(()),
     }

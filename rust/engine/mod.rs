@@ -14,12 +14,13 @@ mod registry;
 pub mod simulator;
 pub mod snapshot;
 pub mod source;
+pub mod spotify;
 pub mod tempo;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use arc_swap::ArcSwap;
 use crossbeam_channel::{Receiver, Sender, TrySendError};
@@ -148,34 +149,11 @@ impl Drop for Engine {
     }
 }
 
-/// Builds the source an engine runs.
+/// Builds the source an engine runs. Called on the engine's runtime.
 fn make_source(config: &SourceConfig, now: Instant) -> Box<dyn Source> {
     match config {
         SourceConfig::Simulator(sim) => Box::new(simulator::Simulator::new(*sim, now)),
-        SourceConfig::Spotify(_) => Box::new(Unavailable),
-    }
-}
-
-/// Stand-in for the Spotify source until login lands.
-struct Unavailable;
-
-impl Source for Unavailable {
-    fn name(&self) -> &'static str {
-        "spotify"
-    }
-
-    fn poll(&mut self, now: Instant) -> source::BoxFuture<'_, Update> {
-        let state = EngineState {
-            status: Some(Status::Error),
-            status_text: Some("Spotify source not available yet".into()),
-            error: Some(
-                "The Spotify source is not available in this build yet: set Source to Simulator".into(),
-            ),
-            ..EngineState::default()
-        };
-        Box::pin(async move {
-            Update { playback: Some(Playback::idle(now)), state, next_poll: now + Duration::from_secs(3600) }
-        })
+        SourceConfig::Spotify(spotify) => Box::new(spotify::SpotifySource::new(spotify)),
     }
 }
 
@@ -309,6 +287,7 @@ impl Publisher {
 mod tests {
     use super::*;
     use crate::engine::simulator::SimConfig;
+    use std::time::Duration;
 
     #[test]
     fn engine_publishes_and_joins() {

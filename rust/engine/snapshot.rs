@@ -83,9 +83,19 @@ pub struct EngineState {
     pub warning: Option<String>,
     pub error: Option<String>,
     pub stats: Stats,
-    /// Where the login stands, for the `Status` table.
-    pub auth_state: Option<String>,
+    /// The login's rows (Spotify only).
+    pub auth: Option<AuthRows>,
     pub lists: Arc<Lists>,
+}
+
+/// What the `auth_state`, `auth_url`, `user` and `error` rows show. Never a secret: the URL is
+/// the loopback `/login` link, not the authorize URL with its state.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuthRows {
+    pub state: String,
+    pub url: String,
+    pub user: String,
+    pub error: String,
 }
 
 impl Snapshot {
@@ -119,7 +129,8 @@ impl Snapshot {
         status_rows[StatusField::Status as usize] = status_text.clone();
         status_rows[StatusField::Source as usize] = source.to_owned();
         status_rows[StatusField::Connected as usize] = u8::from(state.connected).to_string();
-        status_rows[StatusField::AuthState as usize] = state.auth_state.clone().unwrap_or_default();
+        status_rows[StatusField::AuthState as usize] =
+            state.auth.as_ref().map(|a| a.state.clone()).unwrap_or_default();
         status_rows[StatusField::LastError as usize] = state.error.clone().unwrap_or_default();
         status_rows[StatusField::Warning as usize] = state.warning.clone().unwrap_or_default();
         status_rows[StatusField::Requests as usize] = state.stats.requests.to_string();
@@ -132,6 +143,15 @@ impl Snapshot {
         rows[Row::IsPlaying as usize] = u8::from(playback.is_playing).to_string();
         rows[Row::ProgressMs as usize] = playback.progress_ms.to_string();
         rows[Row::Timestamp as usize] = playback.timestamp_ms.to_string();
+        if let Some(auth) = &state.auth {
+            rows[Row::AuthState as usize].clone_from(&auth.state);
+            rows[Row::AuthUrl as usize].clone_from(&auth.url);
+            rows[Row::User as usize].clone_from(&auth.user);
+            rows[Row::Error as usize].clone_from(&auth.error);
+        }
+        if let Some(error) = &state.error {
+            rows[Row::Error as usize].clone_from(error);
+        }
         if let Some(device) = &playback.device {
             rows[Row::Device as usize] = device.name.clone();
             rows[Row::DeviceType as usize] = device.kind.clone();
@@ -221,6 +241,24 @@ mod tests {
         let s = Snapshot::build("simulator", Playback::idle(Instant::now()), &EngineState::default(), 0, 0);
         assert_eq!(s.row(Row::Status), "Waiting for signal…");
         assert_eq!(s.status, Status::Waiting);
+    }
+
+    #[test]
+    fn auth_rows_fill_and_errors_win() {
+        let auth = AuthRows {
+            state: "logged in".into(),
+            url: String::new(),
+            user: "Ada".into(),
+            error: "Spotify is rate limiting".into(),
+        };
+        let state = EngineState { auth: Some(auth), connected: true, ..EngineState::default() };
+        let s = Snapshot::build("spotify", Playback::idle(Instant::now()), &state, 0, 0);
+        assert_eq!(s.row(Row::AuthState), "logged in");
+        assert_eq!(s.row(Row::User), "Ada");
+        assert_eq!(s.row(Row::Error), "Spotify is rate limiting");
+        let state = EngineState { error: Some("Set Clientid".into()), ..state };
+        let s = Snapshot::build("spotify", Playback::idle(Instant::now()), &state, 0, 0);
+        assert_eq!(s.row(Row::Error), "Set Clientid");
     }
 
     #[test]
