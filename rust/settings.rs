@@ -5,6 +5,7 @@
 
 use crate::config::{SourceConfig, SpotifyConfig};
 use crate::engine::simulator::SimConfig;
+use crate::engine::tempo::tap::{MAX_BPM, MIN_BPM};
 use crate::schema::{Param, ParamKind, PARAMS};
 
 /// The raw value of every parameter, in [`PARAMS`] order.
@@ -75,6 +76,8 @@ pub struct Settings {
     pub source: SourceKind,
     pub sim: SimConfig,
     pub spotify: SpotifyConfig,
+    /// Manual tempo (the `Bpm` parameter), within [`MIN_BPM`]–[`MAX_BPM`].
+    pub bpm: f64,
 }
 
 impl Settings {
@@ -85,6 +88,7 @@ impl Settings {
             _ => SourceKind::Simulator,
         };
         let speed = values.number(Param::Simspeed);
+        let bpm = values.number(Param::Bpm);
         Settings {
             active: values.number(Param::Active) >= 0.5,
             source,
@@ -93,6 +97,7 @@ impl Settings {
                 speed: if speed.is_finite() && speed > 0.0 { speed.min(1000.0) } else { 1.0 },
             },
             spotify: SpotifyConfig::default(),
+            bpm: if bpm.is_finite() { bpm.clamp(MIN_BPM, MAX_BPM) } else { 120.0 },
         }
     }
 
@@ -118,6 +123,16 @@ mod tests {
         assert!(s.active);
         assert_eq!(s.source, SourceKind::Simulator);
         assert_eq!(s.sim, SimConfig { seed: 1, speed: 1.0 });
+        assert_eq!(s.bpm, 120.0);
+    }
+
+    #[test]
+    fn bpm_is_clamped() {
+        let mut v = ParamValues::default();
+        v.set_number(Param::Bpm as usize, 1000.0);
+        assert_eq!(Settings::from_params(&v).bpm, MAX_BPM);
+        v.set_number(Param::Bpm as usize, f64::NAN);
+        assert_eq!(Settings::from_params(&v).bpm, 120.0);
     }
 
     #[test]

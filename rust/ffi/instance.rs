@@ -11,6 +11,9 @@ use std::time::Instant;
 
 use crate::engine::snapshot::Snapshot;
 use crate::engine::source::Pulse;
+use crate::engine::tempo::audio::{AudioError, AudioInput};
+use crate::engine::tempo::tap::ManualClock;
+use crate::engine::tempo::{BeatEdge, BeatReading, LiveTempo, TempoFrame};
 use crate::engine::{self, Engine};
 use crate::schema::{Channel, Info, Status, CHANNEL_COUNT, ROWS};
 use crate::settings::{ParamValues, Settings};
@@ -32,6 +35,16 @@ pub struct Instance {
     pinned: Arc<Snapshot>,
     channels: [f32; CHANNEL_COUNT],
     last_track_seq: Option<u64>,
+    /// The `beat` pulse's memory of the last beat this reader saw.
+    beat_edge: BeatEdge,
+    /// The tempo channels of the last cook.
+    tempo: TempoFrame,
+    /// `Bpm` and `Tap`.
+    manual: ManualClock,
+    /// The CHOP's audio input and its beat tracker, from the first audio on.
+    audio: Option<AudioInput>,
+    /// Why the audio input is not used (start failed); cleared when the sample rate changes.
+    audio_error: Option<(f64, String)>,
     /// A problem of this operator (not of the engine), e.g. the engine could not start.
     local_error: Option<String>,
     /// A short-lived note (e.g. a pulse that was dropped).
@@ -43,15 +56,21 @@ pub struct Instance {
 impl Instance {
     pub fn new(family: u32) -> Self {
         let params = ParamValues::default();
+        let settings = Settings::from_params(&params);
         Instance {
             family,
-            settings: Settings::from_params(&params),
+            manual: ManualClock::new(settings.bpm, Instant::now()),
+            settings,
             params,
             params_dirty: true,
             engine: None,
             pinned: inactive_snapshot(),
             channels: [0.0; CHANNEL_COUNT],
             last_track_seq: None,
+            beat_edge: BeatEdge::default(),
+            tempo: TempoFrame::default(),
+            audio: None,
+            audio_error: None,
             local_error: None,
             local_warning: None,
             poisoned: None,
@@ -75,6 +94,9 @@ impl Instance {
     fn apply_params(&mut self) {
         self.params_dirty = false;
         let settings = Settings::from_params(&self.params);
+        if settings.bpm != self.settings.bpm {
+            self.manual.set_bpm(settings.bpm, Instant::now());
+        }
         if settings == self.settings && (self.engine.is_some() || !settings.active) {
             return;
         }
@@ -116,11 +138,22 @@ impl Instance {
             None if self.pinned.status != Status::Inactive => self.pinned = inactive_snapshot(),
             None => {}
         }
-        self.pinned.channels(now, &mut self.channels);
+        let live = LiveTempo {
+            audio: self.audio.as_mut().filter(|a| a.connected(now)).map(|a| a.reading(now)),
+            manual: Some(BeatReading { tempo: self.manual.tempo(), point: self.manual.at(now), key: 0 }),
+        };
+        self.tempo = self.pinned.channels_with(now, &live, &mut self.channels);
         let seq = self.pinned.track_seq;
         let changed = self.last_track_seq.is_some_and(|last| last != seq);
         self.last_track_seq = Some(seq);
         self.channels[Channel::TrackChanged as usize] = f32::from(u8::from(changed));
+        let beat = self.beat_edge.update(self.tempo.key, self.tempo.point.map(|p| p.beat));
+        self.channels[Channel::Beat as usize] = f32::from(u8::from(beat));
+    }
+
+    /// The tempo channels of the last cook (source, grid point…).
+    pub fn tempo(&self) -> &TempoFrame {
+        &self.tempo
     }
 
     /// The channel values of the last cook.
@@ -142,6 +175,11 @@ impl Instance {
             "Next" => Pulse::Next,
             "Previous" => Pulse::Previous,
             "Resetcounters" => Pulse::ResetCounters,
+            "Tap" => {
+                // Local to this operator: the manual clock lives here, not in the shared engine.
+                self.manual.tap(Instant::now());
+                return true;
+            }
             _ => return false,
         };
         self.local_warning = match &self.engine {
@@ -177,7 +215,16 @@ impl Instance {
 
     /// The text TouchDesigner shows in yellow, if any.
     pub fn warning(&self) -> Option<&str> {
-        self.local_warning.as_deref().or_else(|| self.pinned.warning.as_deref().and_then(|w| w.to_str().ok()))
+        self.local_warning
+            .as_deref()
+            .or_else(|| self.pinned.warning.as_deref().and_then(|w| w.to_str().ok()))
+            .or(self.audio_error.as_ref().map(|(_, e)| e.as_str()))
+            .or_else(|| {
+                self.audio
+                    .as_ref()
+                    .filter(|a| a.failed())
+                    .map(|_| "Beat tracking stopped after an internal error; recreate the operator")
+            })
     }
 
     /// Value of Info CHOP channel `index` at `now`.
@@ -197,9 +244,36 @@ impl Instance {
     }
 
     /// Takes audio from the CHOP's input (e.g. an Audio Device In CHOP) for beat tracking.
-    /// `channels[c][s]`; called once per cook before [`Instance::cook`]. Must not allocate.
+    /// `channels[c][s]` holds the samples that arrived since the last cook (a time-sliced input);
+    /// called once per cook before [`Instance::cook`].
+    ///
+    /// Never locks, and allocates only once: the first audio (or a new sample rate) starts the
+    /// tracker's ring and thread; after that the samples are only copied into the ring.
     pub fn push_audio(&mut self, channels: &[&[f32]], sample_rate: f64) {
-        let _ = (channels, sample_rate);
+        let now = Instant::now();
+        if channels.iter().all(|c| c.is_empty()) {
+            return;
+        }
+        if self.audio.as_ref().is_none_or(|a| a.sample_rate() != sample_rate) {
+            if self.audio_error.as_ref().is_some_and(|(rate, _)| *rate == sample_rate) {
+                return;
+            }
+            // Dropping the old input joins its thread; only when the rate changes.
+            self.audio = None;
+            match AudioInput::start(sample_rate) {
+                Ok(input) => {
+                    self.audio = Some(input);
+                    self.audio_error = None;
+                }
+                Err(e) => {
+                    self.audio_error = Some((sample_rate, AudioError::user_message(&e)));
+                    return;
+                }
+            }
+        }
+        if let Some(audio) = &mut self.audio {
+            audio.push(channels, now);
+        }
     }
 
     /// One line for the node's info popup.
