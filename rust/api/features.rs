@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
-use crate::engine::playback::Features;
+use crate::engine::playback::{Features, Item};
 use crate::engine::tempo::phase::{Analysis, Segment};
 
 /// What the `features` row says after a 403.
@@ -29,7 +29,7 @@ pub const UNAVAILABLE_WARNING: &str =
 /// How long the warning stays up; the row keeps saying it afterwards.
 pub const NOTICE_FOR: Duration = Duration::from_secs(30);
 /// Tracks remembered (an analysis is a few tens of kilobytes).
-pub const CACHE_TRACKS: usize = 32;
+pub(crate) const CACHE_TRACKS: usize = 32;
 /// Timeout of one request (an analysis can be a megabyte).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// Largest body accepted.
@@ -310,6 +310,24 @@ pub enum FeatureStatus {
     Waiting {
         until: Instant,
     },
+}
+
+impl FeatureStatus {
+    /// Puts what is known onto `item` (the Spotify source calls this before publishing):
+    /// features and analysis when available, none otherwise. Waiting keeps what the item has.
+    pub fn apply_to(&self, item: &mut Item) {
+        match self {
+            FeatureStatus::Available(t) => {
+                item.features = Some(t.features);
+                item.analysis.clone_from(&t.analysis);
+            }
+            FeatureStatus::Missing | FeatureStatus::Blocked => {
+                item.features = None;
+                item.analysis = None;
+            }
+            FeatureStatus::Waiting { .. } => {}
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -686,6 +704,12 @@ mod tests {
         assert_eq!(a.segments().len(), 1);
         assert_eq!(api.hits().len(), 2);
         let again = cache.get(&client(), &api.url, "tok", id, now).await.unwrap();
+        let mut item = Item::default();
+        again.apply_to(&mut item);
+        assert_eq!(item.features, Some(t.features));
+        assert!(item.analysis.is_some());
+        FeatureStatus::Blocked.apply_to(&mut item);
+        assert_eq!((item.features, item.analysis.is_none()), (None, true));
         assert_eq!(again, FeatureStatus::Available(t));
         assert_eq!(api.hits().len(), 2, "cached");
         assert!(!cache.blocked());

@@ -245,6 +245,33 @@ impl AudioInput {
     }
 }
 
+/// Tells whether a worker thread is still running (for tests of the shutdown).
+#[cfg(test)]
+pub(crate) struct WorkerProbe(std::sync::Weak<Shared>);
+
+#[cfg(test)]
+impl WorkerProbe {
+    /// The worker holds its `Shared` until it returns; once dropped and joined, nothing does.
+    pub(crate) fn running(&self) -> bool {
+        self.0.strong_count() > 0
+    }
+}
+
+#[cfg(test)]
+impl AudioInput {
+    pub(crate) fn worker_probe(&self) -> WorkerProbe {
+        WorkerProbe(Arc::downgrade(&self.shared))
+    }
+
+    /// Waits until the worker has taken everything pushed so far (tests push faster than real time).
+    pub(crate) fn wait_until_drained(&self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while self.samples.slots() < self.samples.buffer().capacity() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+}
+
 impl Drop for AudioInput {
     fn drop(&mut self) {
         self.shared.stop.store(true, Ordering::Release);
@@ -343,9 +370,10 @@ mod tests {
         assert!((reading.tempo - 120.0).abs() < 2.4, "{}", reading.tempo);
         assert_eq!(input.dropped(), 0);
         assert!(!input.failed());
-        let thread_id = input.thread.as_ref().map(|t| t.thread().id());
+        let probe = input.worker_probe();
+        assert!(probe.running());
         drop(input);
-        assert!(thread_id.is_some());
+        assert!(!probe.running(), "the worker outlived its input");
     }
 
     #[test]

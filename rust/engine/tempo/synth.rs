@@ -151,6 +151,8 @@ pub struct Evaluation {
     pub locked_frames: usize,
     /// First time the tracker reported a lock, in seconds of audio.
     pub first_lock_s: Option<f64>,
+    /// Start of the lock that lasted to the end (after a tempo change: the re-lock).
+    pub locked_since_s: Option<f64>,
     /// CPU time spent in the tracker (wall clock while it ran).
     pub tracker_time: Duration,
     pub audio_seconds: f64,
@@ -186,6 +188,7 @@ pub fn evaluate(track: &ClickTrack, block: usize, judge_from_s: f64) -> Evaluati
         frames: 0,
         locked_frames: 0,
         first_lock_s: None,
+        locked_since_s: None,
         tracker_time: Duration::ZERO,
         audio_seconds: mono.len() as f64 / rate,
     };
@@ -201,6 +204,11 @@ pub fn evaluate(track: &ClickTrack, block: usize, judge_from_s: f64) -> Evaluati
         let t = clock as f64 / rate;
         if r.locked && e.first_lock_s.is_none() {
             e.first_lock_s = Some(t);
+        }
+        match (r.locked, e.locked_since_s) {
+            (true, None) => e.locked_since_s = Some(t),
+            (false, Some(_)) => e.locked_since_s = None,
+            _ => {}
         }
         if t < judge_from_s {
             continue;
