@@ -73,6 +73,10 @@ fn music(bpm: f64, seconds: f64) -> ClickTrack {
     }
 }
 
+fn drums(bpm: f64) -> ClickTrack {
+    ClickTrack { drums: true, noise: 0.02, seed: 2000 + bpm as u64, ..ClickTrack::steady(bpm, 16.0) }
+}
+
 fn cost() {
     let seconds = 60.0;
     let (left, right) = music(128.0, seconds).render();
@@ -158,6 +162,9 @@ fn accuracy() {
         ("100 BPM + off-beat hats", music(100.0, 16.0), 8.0),
         ("128 BPM + off-beat hats", music(128.0, 16.0), 8.0),
         ("140 BPM + off-beat hats", music(140.0, 16.0), 8.0),
+        ("95 BPM drums", drums(95.0), 8.0),
+        ("124 BPM drums", drums(124.0), 8.0),
+        ("172 BPM drums", drums(172.0), 8.0),
         ("75 BPM", ClickTrack::steady(75.0, 16.0), 8.0),
         ("200 BPM", ClickTrack::steady(200.0, 16.0), 8.0),
         ("128 BPM at 44.1 kHz", ClickTrack { sample_rate: 44_100, ..ClickTrack::steady(128.0, 16.0) }, 8.0),
@@ -184,7 +191,7 @@ fn accuracy() {
         passed += usize::from(e.passes());
         octaves += usize::from(e.octave_frames > 0);
         println!(
-            "{:<26} {:>7.2} {:>8.2} {:>8.2} {:>7} {:>9.1} {:>9.1} {:>7.0}% {:>7} {:>9} {:>5}",
+            "{:<26} {:>7.2} {:>8.2} {:>6.2} {:>6} {:>8.1} {:>7.1} {:>+7.1} {:>5.0}% {:>5.0}% {:>6} {:>7} {:>4}",
             name,
             e.true_bpm,
             e.tracked_bpm,
@@ -192,6 +199,8 @@ fn accuracy() {
             e.octave_frames,
             e.worst_phase_ms,
             e.mean_phase_ms,
+            e.bias_ms,
+            100.0 * e.bar_frames as f64 / e.frames.max(1) as f64,
             100.0 * e.locked_frames as f64 / e.frames.max(1) as f64,
             e.first_lock_s.map_or("never".to_owned(), |t| format!("{t:.1}")),
             e.locked_since_s.map_or("-".to_owned(), |t| format!("{t:.1}")),

@@ -26,6 +26,10 @@ pub struct ClickTrack {
     pub noise: f32,
     /// Add a softer off-beat hi-hat between beats (music-like, and a test of octave errors).
     pub offbeat_hats: bool,
+    /// Play a drum pattern instead of clicks: kick on beats 1 and 3 (and a syncopated one every
+    /// other bar), snare on 2 and 4, closed hi-hats on eighths, over a sustained bass note per
+    /// bar. The kick alone repeats every two beats: the classic half-tempo trap.
+    pub drums: bool,
     pub seed: u64,
 }
 
@@ -41,6 +45,7 @@ impl ClickTrack {
             click: 0.5,
             noise: 0.05,
             offbeat_hats: false,
+            drums: false,
             seed: bpm as u64,
         }
     }
@@ -85,6 +90,10 @@ impl ClickTrack {
         let mut left: Vec<f32> = (0..n).map(|_| rng.gen_range(-self.noise..=self.noise)).collect();
         let mut right: Vec<f32> = (0..n).map(|_| rng.gen_range(-self.noise..=self.noise)).collect();
         let beats = self.beat_times();
+        if self.drums {
+            self.add_drums(&mut left, &mut right, &beats, &mut rng);
+            return (left, right);
+        }
         for (k, &b) in beats.iter().enumerate() {
             let down = k % self.beats_per_bar.max(1) as usize == 0;
             let (gain, hz) = if down { (1.4, 1600.0) } else { (1.0, 1000.0) };
@@ -103,6 +112,87 @@ impl ClickTrack {
             }
         }
         (left, right)
+    }
+
+    fn add_drums(&self, left: &mut [f32], right: &mut [f32], beats: &[f64], rng: &mut StdRng) {
+        let rate = f64::from(self.sample_rate);
+        let per_bar = self.beats_per_bar.max(1) as usize;
+        let a = self.click;
+        for (k, &b) in beats.iter().enumerate() {
+            let next = beats.get(k + 1).copied().unwrap_or(b + 60.0 / self.bpm_at(b));
+            let half = (b + next) / 2.0;
+            let in_bar = k % per_bar;
+            let bar = k / per_bar;
+            if in_bar % 2 == 0 {
+                self.add_kick(left, right, b, a * 1.6);
+            } else {
+                self.add_click(left, right, b, a * 0.9, 190.0, 0.06, rng);
+                self.add_noise_burst(left, right, b, a * 0.6, 0.08, rng);
+            }
+            if bar % 2 == 1 && in_bar == 2 {
+                self.add_kick(left, right, half, a * 1.2);
+            }
+            self.add_noise_burst(left, right, b, a * 0.25, 0.015, rng);
+            self.add_noise_burst(left, right, half, a * 0.2, 0.015, rng);
+            if in_bar == 0 {
+                // A bass note held for the bar: energy without onsets.
+                let hz = [55.0, 49.0, 65.4, 58.3][bar % 4];
+                let start = (b * rate) as usize;
+                let len = (60.0 / self.bpm_at(b) * per_bar as f64 * rate) as usize;
+                for i in 0..len {
+                    let (Some(l), Some(r)) = (left.get_mut(start + i), right.get_mut(start + i)) else {
+                        break;
+                    };
+                    let t = i as f64 / rate;
+                    let attack = (t / 0.03).min(1.0);
+                    let s =
+                        (0.25 * f64::from(a) * attack * (2.0 * std::f64::consts::PI * hz * t).sin()) as f32;
+                    *l += s;
+                    *r += s;
+                }
+            }
+        }
+    }
+
+    /// A kick: a sine sweeping down from 120 Hz to 50 Hz.
+    fn add_kick(&self, left: &mut [f32], right: &mut [f32], at_s: f64, amplitude: f32) {
+        let rate = f64::from(self.sample_rate);
+        let start = (at_s * rate).round() as usize;
+        let mut phase = 0.0;
+        for i in 0..(0.4 * rate) as usize {
+            let (Some(l), Some(r)) = (left.get_mut(start + i), right.get_mut(start + i)) else { break };
+            let t = i as f64 / rate;
+            let hz = 50.0 + 70.0 * (-t / 0.03).exp();
+            phase += 2.0 * std::f64::consts::PI * hz / rate;
+            let s = (f64::from(amplitude) * (-t / 0.12).exp() * phase.sin()) as f32;
+            *l += s;
+            *r += s;
+        }
+    }
+
+    /// A burst of bright noise (snare wires, hi-hats).
+    fn add_noise_burst(
+        &self,
+        left: &mut [f32],
+        right: &mut [f32],
+        at_s: f64,
+        amplitude: f32,
+        decay_s: f64,
+        rng: &mut StdRng,
+    ) {
+        let rate = f64::from(self.sample_rate);
+        let start = (at_s * rate).round() as usize;
+        let mut last = 0.0f64;
+        for i in 0..(decay_s * 6.0 * rate) as usize {
+            let (Some(l), Some(r)) = (left.get_mut(start + i), right.get_mut(start + i)) else { break };
+            let white: f64 = rng.gen_range(-1.0..=1.0);
+            // A first difference tilts the noise towards the highs.
+            let bright = white - last;
+            last = white;
+            let s = (f64::from(amplitude) * (-(i as f64 / rate) / decay_s).exp() * bright * 0.5) as f32;
+            *l += s;
+            *r += s;
+        }
     }
 
     /// Adds a decaying tone burst with a little noise at `at_s` seconds.
@@ -146,6 +236,10 @@ pub struct Evaluation {
     /// with an octave error are left out).
     pub worst_phase_ms: f64,
     pub mean_phase_ms: f64,
+    /// Mean signed phase error in ms (positive: the tracker's beats come late).
+    pub bias_ms: f64,
+    /// Judged frames whose bar phase put the downbeat on the right beat.
+    pub bar_frames: usize,
     /// Judged frames, and how many of them were locked.
     pub frames: usize,
     pub locked_frames: usize,
@@ -185,6 +279,8 @@ pub fn evaluate(track: &ClickTrack, block: usize, judge_from_s: f64) -> Evaluati
         octave_frames: 0,
         worst_phase_ms: 0.0,
         mean_phase_ms: 0.0,
+        bias_ms: 0.0,
+        bar_frames: 0,
         frames: 0,
         locked_frames: 0,
         first_lock_s: None,
@@ -193,6 +289,8 @@ pub fn evaluate(track: &ClickTrack, block: usize, judge_from_s: f64) -> Evaluati
         audio_seconds: mono.len() as f64 / rate,
     };
     let mut phase_sum = 0.0;
+    let mut signed_sum = 0.0;
+    let per_bar = f64::from(track.beats_per_bar.max(1));
     let mut phase_frames = 0;
     let mut clock = 0usize;
     for chunk in mono.chunks(block.max(1)) {
@@ -233,12 +331,22 @@ pub fn evaluate(track: &ClickTrack, block: usize, judge_from_s: f64) -> Evaluati
             continue;
         };
         let d = tracked - truth;
-        let ms = (d - d.round()).abs() * period * 1000.0;
+        let signed = (d.round() - d) * period * 1000.0;
+        let ms = signed.abs();
         e.worst_phase_ms = e.worst_phase_ms.max(ms);
         phase_sum += ms;
+        signed_sum += signed;
+        if let Some(point) = r.at(clock as f64) {
+            let true_bar = (truth / per_bar).rem_euclid(1.0);
+            let off = (point.bar_phase - true_bar).rem_euclid(1.0);
+            if off.min(1.0 - off) * per_bar < 0.5 {
+                e.bar_frames += 1;
+            }
+        }
         phase_frames += 1;
     }
     e.mean_phase_ms = if phase_frames > 0 { phase_sum / phase_frames as f64 } else { f64::NAN };
+    e.bias_ms = if phase_frames > 0 { signed_sum / phase_frames as f64 } else { f64::NAN };
     e
 }
 
