@@ -234,10 +234,14 @@ impl Instance {
             .or_else(|| self.pinned.warning.as_deref().and_then(|w| w.to_str().ok()))
             .or(self.audio_error.as_ref().map(|(_, e)| e.as_str()))
             .or_else(|| {
-                self.audio
-                    .as_ref()
-                    .filter(|a| a.failed())
-                    .map(|_| "Beat tracking stopped after an internal error; recreate the operator")
+                let audio = self.audio.as_ref()?;
+                if audio.failed() {
+                    Some("Beat tracking stopped after an internal error; recreate the operator")
+                } else if audio.faster_than_real_time() {
+                    Some("The audio input repeats whole buffers: wire a time-sliced CHOP (e.g. Audio Device In)")
+                } else {
+                    None
+                }
             })
     }
 

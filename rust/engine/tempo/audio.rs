@@ -33,6 +33,10 @@ const POLL: Duration = Duration::from_millis(10);
 const GAP: Duration = Duration::from_millis(250);
 /// Without a push for this long, the input counts as disconnected.
 const DISCONNECTED_AFTER: Duration = Duration::from_millis(500);
+/// Over this much wall-clock time, more than [`TOO_FAST`] times as much audio as time means the
+/// input is not time-sliced (the same buffer handed over every cook).
+const RATE_WINDOW: Duration = Duration::from_secs(2);
+const TOO_FAST: f64 = 2.0;
 /// Samples the worker takes from the ring at a time.
 const CHUNK: usize = 4096;
 /// Accepted sample rates.
@@ -108,6 +112,11 @@ pub struct AudioInput {
     last_push: Option<Instant>,
     restart_pending: bool,
     last: TrackerReading,
+    /// Audio received since `rate_window_start`, to tell a time-sliced input from one that
+    /// repeats a whole buffer every cook.
+    rate_window_start: Option<Instant>,
+    rate_window_samples: u64,
+    too_fast: bool,
 }
 
 impl std::fmt::Debug for AudioInput {
@@ -163,6 +172,9 @@ impl AudioInput {
             last_push: None,
             restart_pending: false,
             last: TrackerReading::default(),
+            rate_window_start: None,
+            rate_window_samples: 0,
+            too_fast: false,
         })
     }
 
@@ -195,6 +207,7 @@ impl AudioInput {
             }
         }
         self.last_push = Some(now);
+        self.check_rate(n, now);
         if self.restart_pending {
             let restart = Restart { at: self.written, clock: self.clock };
             self.restart_pending = self.restarts.push(restart).is_err();
@@ -217,6 +230,24 @@ impl AudioInput {
         }
         self.written += take as u64;
         self.clock += n as u64;
+    }
+
+    /// Whether the input delivered far more audio than time passed over the last seconds: it is
+    /// probably not time-sliced, and the tempo will be wrong.
+    pub fn faster_than_real_time(&self) -> bool {
+        self.too_fast
+    }
+
+    fn check_rate(&mut self, samples: usize, now: Instant) {
+        let start = *self.rate_window_start.get_or_insert(now);
+        self.rate_window_samples += samples as u64;
+        let elapsed = now.saturating_duration_since(start);
+        if elapsed >= RATE_WINDOW {
+            let audio_s = self.rate_window_samples as f64 / self.sample_rate;
+            self.too_fast = audio_s > TOO_FAST * elapsed.as_secs_f64();
+            self.rate_window_start = Some(now);
+            self.rate_window_samples = 0;
+        }
     }
 
     /// Whether audio arrived recently.
@@ -374,6 +405,24 @@ mod tests {
         assert!(probe.running());
         drop(input);
         assert!(!probe.running(), "the worker outlived its input");
+    }
+
+    #[test]
+    fn a_repeated_whole_buffer_is_noticed() {
+        let mut input = AudioInput::start(48_000.0).unwrap();
+        let second = vec![0.0f32; 48_000];
+        let t0 = Instant::now();
+        for frame in 0..=150u32 {
+            // A one-second buffer handed over at 60 fps: 60 times too much audio.
+            input.push(&[&second], t0 + Duration::from_secs_f64(f64::from(frame) / 60.0));
+        }
+        assert!(input.faster_than_real_time());
+        let mut input = AudioInput::start(48_000.0).unwrap();
+        let frame_of_audio = vec![0.0f32; 800];
+        for frame in 0..=150u32 {
+            input.push(&[&frame_of_audio], t0 + Duration::from_secs_f64(f64::from(frame) / 60.0));
+        }
+        assert!(!input.faster_than_real_time());
     }
 
     #[test]
