@@ -273,7 +273,8 @@ impl Instance {
             return;
         }
         if self.audio.as_ref().is_none_or(|a| a.sample_rate() != sample_rate) {
-            if self.audio_error.as_ref().is_some_and(|(rate, _)| *rate == sample_rate) {
+            // Compared bit for bit, so a NaN rate is also refused once, not on every cook.
+            if self.audio_error.as_ref().is_some_and(|(rate, _)| rate.to_bits() == sample_rate.to_bits()) {
                 return;
             }
             // Dropping the old input joins its thread; only when the rate changes.
@@ -465,6 +466,10 @@ mod tests {
         i.push_audio(&[&samples], 0.0);
         i.push_audio(&[&samples], 0.0);
         assert!(i.audio.is_none());
+        i.push_audio(&[&samples], f64::NAN);
+        let first = i.warning().map(str::as_ptr);
+        i.push_audio(&[&samples], f64::NAN);
+        assert_eq!(i.warning().map(str::as_ptr), first, "the warning is made once, not per cook");
         assert!(i.warning().is_some_and(|w| w.contains("sample rate")), "{:?}", i.warning());
         i.push_audio(&[&samples], 48_000.0);
         assert!(i.audio.is_some());
