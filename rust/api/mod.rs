@@ -1,5 +1,7 @@
 //! Spotify Web API: client, tolerant models, rate limits.
 
+pub mod features;
+
 use crate::engine::source::BoxFuture;
 
 /// Why no access token could be had. `user_message` is what TouchDesigner shows.
