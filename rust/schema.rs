@@ -56,6 +56,13 @@ channels! {
     Energy => "energy", "ratio", "0 – 1", "Perceived intensity of the current item; 0 when unknown.";
     Valence => "valence", "ratio", "0 – 1", "Musical positiveness of the current item; 0 when unknown.";
     Status => "status", "code", "0 – 7", "Engine state as a number; see the status codes table.";
+    Beat => "beat", "pulse", "0/1", "1 for exactly one cook when a beat starts (of whichever tempo_source is in use).";
+    Section => "section", "index", "≥ 0", "Section of the track from Spotify's audio analysis, counting from 0; 0 when unknown.";
+    Onset => "onset", "ratio", "0 – 1", "Jumps when a new sound starts and fades in about 0.1 s: from the audio input when wired, else from the analysis.";
+    Loudness => "loudness", "dB", "-60 – 0", "Short-term level of the audio input when wired, else Spotify's loudness; -60 when unknown.";
+    TempoSource => "tempo_source", "code", "0 – 3", "Where tempo and beat_phase come from: 0 none, 1 Spotify (or the simulator), 2 audio input, 3 Bpm/Tap.";
+    FeaturesAvailable => "features_available", "bool", "0/1", "1 when Spotify's audio features are known for the current item (0 after a 403).";
+    Danceability => "danceability", "ratio", "0 – 1", "How suitable the current item is for dancing; 0 when unknown.";
     Volume => "volume", "ratio", "0 – 1", "Volume of the playing device (its percent / 100); 0 when unknown.";
     Shuffle => "shuffle", "bool", "0/1", "1 while shuffle is on.";
     Repeat => "repeat", "code", "0 – 2", "Repeat mode: 0 off, 1 context (the playlist or album), 2 track.";
@@ -105,6 +112,10 @@ rows! {
     AuthUrl => "auth_url", "While logging in: a link that starts the login in any browser on this computer.";
     User => "user", "Display name of the logged-in Spotify user.";
     Error => "error", "The last problem, with what to do about it; empty when all is well.";
+    Features => "features", "Spotify audio features: `available`, `none`, or why not (e.g. `audio features unavailable for this Spotify app`).";
+    Key => "key", "Key of the track, e.g. `C♯/D♭` (empty when unknown).";
+    Mode => "mode", "`major` or `minor` (empty when unknown).";
+    TimeSignature => "time_signature", "Beats per bar (empty when unknown).";
     DeviceType => "device_type", "Kind of the playing device, e.g. `Computer`, `Smartphone`, `Speaker`.";
     ContextUri => "context_uri", "URI of the playlist, album, artist or show being played; empty when none.";
     CurrentlyPlayingType => "currently_playing_type", "`track`, `episode`, `ad` or `unknown`; empty when nothing plays.";
@@ -292,6 +303,8 @@ pub enum Param {
     Next,
     Previous,
     Resetcounters,
+    Bpm,
+    Tap,
     Pollinterval,
 }
 
@@ -377,6 +390,20 @@ Spotify app.",
     ParamSpec {
         help: c"Sets track_count and the request counters back to 0.",
         ..param(c"Resetcounters", c"Reset Counters", ParamKind::Pulse)
+    },
+    ParamSpec {
+        families: family::CHOP,
+        default: 120.0,
+        min: 20.0,
+        max: 300.0,
+        clamp: true,
+        help: c"Manual tempo in beats per minute, used when neither Spotify nor the audio input gives one.",
+        ..param(c"Bpm", c"BPM", ParamKind::Float)
+    },
+    ParamSpec {
+        families: family::CHOP,
+        help: c"Tap on the beat: the manual tempo follows your recent taps and a beat starts on each.",
+        ..param(c"Tap", c"Tap Tempo", ParamKind::Pulse)
     },
     ParamSpec {
         default: 1.0,

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::config::{SourceConfig, SpotifyConfig, DEFAULT_PORT};
 use crate::engine::simulator::SimConfig;
+use crate::engine::tempo::tap::{MAX_BPM, MIN_BPM};
 use crate::schema::{DatMode, Param, ParamKind, MIN_POLL_INTERVAL_S, PARAMS};
 
 /// The raw value of every parameter, in [`PARAMS`] order.
@@ -80,6 +81,8 @@ pub struct Settings {
     pub spotify: SpotifyConfig,
     /// What a DAT lists.
     pub dat_mode: DatMode,
+    /// Manual tempo (the `Bpm` parameter), within [`MIN_BPM`]–[`MAX_BPM`].
+    pub bpm: f64,
 }
 
 impl Settings {
@@ -92,6 +95,7 @@ impl Settings {
         let speed = values.number(Param::Simspeed);
         let port = values.number(Param::Port);
         let cache = values.string(Param::Tokencache).trim();
+        let bpm = values.number(Param::Bpm);
         Settings {
             active: values.number(Param::Active) >= 0.5,
             source,
@@ -107,6 +111,7 @@ impl Settings {
                 ..SpotifyConfig::default()
             },
             dat_mode: DatMode::from_token(values.menu(Param::Mode)),
+            bpm: if bpm.is_finite() { bpm.clamp(MIN_BPM, MAX_BPM) } else { 120.0 },
         }
     }
 
@@ -140,6 +145,21 @@ mod tests {
         assert!(s.active);
         assert_eq!(s.source, SourceKind::Simulator);
         assert_eq!(s.sim, SimConfig { seed: 1, speed: 1.0 });
+        assert_eq!(s.bpm, 120.0);
+    }
+
+    #[test]
+    fn bpm_is_clamped() {
+        let mut v = ParamValues::default();
+        v.set_number(Param::Bpm as usize, 1000.0);
+        assert_eq!(Settings::from_params(&v).bpm, MAX_BPM);
+        v.set_number(Param::Bpm as usize, f64::NAN);
+        assert_eq!(Settings::from_params(&v).bpm, 120.0);
+    }
+
+    #[test]
+    fn default_poll_interval_is_one_second() {
+        let s = Settings::from_params(&ParamValues::default());
         assert_eq!(s.spotify.poll_interval, Duration::from_secs(1));
     }
 

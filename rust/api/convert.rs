@@ -86,7 +86,8 @@ fn to_item(item: &PlayableItem, playing_type: Option<PlayingType>) -> Item {
         album_art_url: largest,
         album_art_url_small: smallest,
         duration_ms: to_ms(item.duration_ms),
-        features: None,
+        // Tempo-like data comes from other endpoints (the features cache), not from here.
+        ..Item::default()
     }
 }
 

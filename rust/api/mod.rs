@@ -15,6 +15,8 @@ pub use client::{ApiClient, ClientOptions, Exchange, RawResponse, Transport};
 pub use error::{ApiError, ErrorClass};
 pub use token::StaticToken;
 
+pub mod features;
+
 use crate::engine::source::BoxFuture;
 
 /// Why no access token could be had. `user_message` is what TouchDesigner shows.

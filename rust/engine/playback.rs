@@ -1,6 +1,9 @@
 //! What a source observed: the engine's own model of playback, independent of Spotify's JSON.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use super::tempo::Analysis;
 
 /// What kind of item is playing. Unknown kinds from the API map to `Other`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -40,6 +43,10 @@ pub struct Features {
     pub loudness: f64,
     /// Where the first downbeat falls, in seconds, so beats line up with the music.
     pub beat_offset: f64,
+    /// Pitch class of the key (0 = C, 1 = C♯/D♭ … 11 = B), when detected.
+    pub key: Option<u8>,
+    /// 1 major, 0 minor, when detected.
+    pub mode: Option<u8>,
 }
 
 /// The item being played (track, episode, local file or ad).
@@ -59,6 +66,8 @@ pub struct Item {
     pub album_art_url_small: Option<String>,
     pub duration_ms: u64,
     pub features: Option<Features>,
+    /// Beats, bars, sections and segments, when known (shared: it is large and never changes).
+    pub analysis: Option<Arc<Analysis>>,
 }
 
 impl Item {

@@ -13,6 +13,8 @@ use rand::{Rng, SeedableRng};
 use super::playback::{Device, Features, Item, ItemKind, Playback};
 use super::snapshot::{EngineState, Lists};
 use super::source::{BoxFuture, Pulse, Source, Update};
+use super::tempo::phase::Segment as AnalysisSegment;
+use super::tempo::Analysis;
 
 /// How the simulator plays.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -69,6 +71,7 @@ pub struct SimState {
 /// The made-up playlist and the schedule that plays it.
 #[derive(Debug)]
 pub struct Timeline {
+    seed: u64,
     rng: StdRng,
     tracks: Vec<Item>,
     segments: Vec<Segment>,
@@ -114,7 +117,7 @@ impl Timeline {
     /// The timeline for `seed`. It grows on demand, so it never runs out.
     pub fn new(seed: u64) -> Self {
         let mut timeline =
-            Timeline { rng: StdRng::seed_from_u64(seed), tracks: Vec::new(), segments: Vec::new() };
+            Timeline { seed, rng: StdRng::seed_from_u64(seed), tracks: Vec::new(), segments: Vec::new() };
         timeline.extend_past(0.0);
         timeline
     }
@@ -205,8 +208,10 @@ impl Timeline {
             danceability: rng.gen_range(0.3..0.95),
             loudness: rng.gen_range(-14.0..-4.0),
             beat_offset: rng.gen_range(0.0..0.5),
+            key: None,
+            mode: None,
         };
-        Item {
+        let mut item = Item {
             kind: ItemKind::Track,
             uri: format!("spotify:track:{id}"),
             id: Some(id),
@@ -217,8 +222,57 @@ impl Timeline {
             album_art_url_small: Some(format!("https://example.invalid/sim/{index}/64.jpg")),
             duration_ms: rng.gen_range(150_000..300_000),
             features: Some(features),
+            analysis: None,
+        };
+        // Key, mode and the analysis come from a generator of their own, so adding them did not
+        // change the playlist and schedule that earlier seeds produce.
+        let mut extra =
+            StdRng::seed_from_u64(self.seed ^ (index as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        if let Some(f) = &mut item.features {
+            f.key = Some(extra.gen_range(0..12));
+            f.mode = Some(u8::from(extra.gen_bool(0.6)));
+            item.analysis = Some(Arc::new(made_up_analysis(f, item.duration_ms, &mut extra)));
+        }
+        item
+    }
+}
+
+/// A plausible audio analysis for a made-up track: a steady beat from `beat_offset`, bars of
+/// `time_signature` beats, sections of 8 or 16 bars, and one segment per beat whose attack and
+/// level follow the section (louder and punchier in every other section), so every tempo-like
+/// channel moves in the demo.
+fn made_up_analysis(f: &Features, duration_ms: u64, rng: &mut StdRng) -> Analysis {
+    let duration = duration_ms as f64 / 1000.0;
+    let period = 60.0 / f.tempo;
+    let per_bar = usize::from(f.time_signature.max(1));
+    let beats: Vec<f64> =
+        (0..).map(|k| f.beat_offset + k as f64 * period).take_while(|&t| t < duration).collect();
+    let bars: Vec<f64> = beats.iter().step_by(per_bar).copied().collect();
+    let mut sections = vec![0.0];
+    let mut bar = 0;
+    loop {
+        bar += if rng.gen_bool(0.5) { 8 } else { 16 };
+        match bars.get(bar) {
+            Some(&t) if duration - t > 10.0 => sections.push(t),
+            _ => break,
         }
     }
+    let segments = beats
+        .iter()
+        .enumerate()
+        .map(|(k, &start)| {
+            let section = sections.partition_point(|&s| s <= start).saturating_sub(1);
+            let lift = if section % 2 == 1 { 0.0 } else { -6.0 };
+            let accent = if k % per_bar == 0 { 4.0 } else { 0.0 };
+            AnalysisSegment {
+                start,
+                loudness_start: f.loudness + lift - rng.gen_range(10.0..20.0),
+                loudness_max: f.loudness + lift + accent - rng.gen_range(0.0..3.0),
+                loudness_max_time: rng.gen_range(0.01..0.05),
+            }
+        })
+        .collect();
+    Analysis::new(beats, bars, sections, segments)
 }
 
 /// The simulator as a [`Source`]: plays its timeline in real time times `speed`.
@@ -507,6 +561,31 @@ mod tests {
         sim.transport(Pulse::Previous, at(22.0));
         let (p, _) = sim.observe(at(22.0));
         assert_eq!(p.item.as_ref().unwrap().name, sim.timeline.tracks()[0].name);
+    }
+
+    #[test]
+    fn tracks_carry_a_beat_grid_and_sections() {
+        let t = Timeline::new(5);
+        let item = &t.tracks()[0];
+        let f = item.features.unwrap();
+        let a = item.analysis.as_ref().unwrap();
+        assert!(f.key.is_some() && f.mode.is_some());
+        assert!(a.has_beats());
+        assert!((a.beats()[1] - a.beats()[0] - 60.0 / f.tempo).abs() < 1e-9);
+        assert_eq!(a.beats()[0], f.beat_offset);
+        assert!(a.sections().len() >= 3, "{:?}", a.sections());
+        assert_eq!(a.segments().len(), a.beats().len());
+        // The grid agrees with the features' regular grid.
+        let p = a.at(30.0, u32::from(f.time_signature)).unwrap();
+        let q = crate::engine::tempo::RegularGrid {
+            tempo: f.tempo,
+            offset_s: f.beat_offset,
+            beats_per_bar: u32::from(f.time_signature),
+        }
+        .at(30.0)
+        .unwrap();
+        assert_eq!(p.beat, q.beat);
+        assert!((p.beat_phase - q.beat_phase).abs() < 1e-6);
     }
 
     #[test]

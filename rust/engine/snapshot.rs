@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::playback::{ItemKind, Playback};
-use super::tempo;
+use super::tempo::{self, LiveTempo, TempoFrame};
 use crate::schema::{Channel, Row, Status, StatusField, CHANNEL_COUNT, ROW_COUNT, STATUS_FIELDS};
 
 /// Everything a reader needs for one cook.
@@ -83,6 +83,9 @@ pub struct EngineState {
     pub warning: Option<String>,
     pub error: Option<String>,
     pub stats: Stats,
+    /// What the `features` row says when it is not simply whether the item has features, e.g.
+    /// `audio features unavailable for this Spotify app` after a 403.
+    pub features_note: Option<String>,
     /// The login's rows (Spotify only).
     pub auth: Option<AuthRows>,
     pub lists: Arc<Lists>,
@@ -97,6 +100,13 @@ pub struct AuthRows {
     pub user: String,
     pub error: String,
 }
+
+/// The `features` row when the item has them.
+pub const FEATURES_AVAILABLE: &str = "available";
+/// The `features` row when the item has a tempo but no beat analysis.
+pub const FEATURES_WITHOUT_ANALYSIS: &str = "available (no beat analysis)";
+/// The `features` row when nothing is known.
+pub const FEATURES_NONE: &str = "none";
 
 impl Snapshot {
     /// The snapshot a reader sees before the engine has published anything.
@@ -166,8 +176,28 @@ impl Snapshot {
             rows[Row::TrackId as usize] = item.id.clone().unwrap_or_default();
             rows[Row::Uri as usize] = item.uri.clone();
             rows[Row::DurationMs as usize] = item.duration_ms.to_string();
+            if let Some(f) = &item.features {
+                rows[Row::Key as usize] = f.key.map(key_name).unwrap_or_default().to_owned();
+                rows[Row::Mode as usize] = match f.mode {
+                    Some(1) => "major".to_owned(),
+                    Some(0) => "minor".to_owned(),
+                    _ => String::new(),
+                };
+                if f.time_signature > 0 {
+                    rows[Row::TimeSignature as usize] = f.time_signature.to_string();
+                }
+            }
             rows[Row::CurrentlyPlayingType as usize] = item.kind.as_str().to_owned();
         }
+        rows[Row::Features as usize] = match (&state.features_note, &playback.item) {
+            (Some(note), _) => note.clone(),
+            (None, Some(item)) => match (&item.features, &item.analysis) {
+                (Some(_), Some(a)) if a.has_beats() => FEATURES_AVAILABLE.to_owned(),
+                (Some(_), _) => FEATURES_WITHOUT_ANALYSIS.to_owned(),
+                (None, _) => FEATURES_NONE.to_owned(),
+            },
+            (None, None) => FEATURES_NONE.to_owned(),
+        };
         Snapshot {
             status,
             connected: state.connected,
@@ -185,15 +215,40 @@ impl Snapshot {
         }
     }
 
-    /// Fills `out` with every channel's value at `now`. Never allocates.
+    /// Fills `out` with every channel's value at `now`, with no audio input and no manual tempo.
+    /// Never allocates.
     ///
-    /// `track_changed` is left at 0: it depends on what each reader saw last.
+    /// `track_changed` and `beat` are left at 0: they depend on what each reader saw last.
     pub fn channels(&self, now: Instant, out: &mut [f32; CHANNEL_COUNT]) {
+        self.channels_with(now, &LiveTempo::default(), out);
+    }
+
+    /// Fills `out` with every channel's value at `now`, choosing the tempo source among this
+    /// snapshot's features and the reader's `live` audio and manual clock. Returns the tempo
+    /// frame so the reader can derive `beat`. Never allocates.
+    pub fn channels_with(
+        &self,
+        now: Instant,
+        live: &LiveTempo,
+        out: &mut [f32; CHANNEL_COUNT],
+    ) -> TempoFrame {
+        if self.status == Status::Inactive {
+            // Off means zeros, whatever else is wired in.
+            out.fill(0.0);
+            return TempoFrame::default();
+        }
         let p = &self.playback;
         let position = p.position_at(now);
         let duration = p.item.as_ref().map_or(0.0, |i| i.duration_ms as f64 / 1000.0);
-        let features = p.item.as_ref().and_then(|i| i.features).unwrap_or_default();
-        let (beat_phase, bar_phase) = tempo::phases(position, &features);
+        let item = p.item.as_ref();
+        let api = tempo::api_tempo(
+            position,
+            item.and_then(|i| i.features.as_ref()),
+            item.and_then(|i| i.analysis.as_deref()),
+            self.track_seq,
+        );
+        let frame = tempo::select(&api, live);
+        let point = frame.point.unwrap_or_default();
         let mut set = |c: Channel, v: f64| out[c as usize] = v as f32;
         set(Channel::Connected, f64::from(u8::from(self.connected)));
         set(Channel::Playing, f64::from(u8::from(p.is_playing && p.item.is_some())));
@@ -203,24 +258,39 @@ impl Snapshot {
         set(Channel::Remaining, (duration - position).max(0.0));
         set(Channel::TrackChanged, 0.0);
         set(Channel::TrackCount, self.track_count as f64);
-        set(Channel::Tempo, features.tempo);
-        set(Channel::BeatPhase, beat_phase);
-        set(Channel::BarPhase, bar_phase);
-        set(Channel::Energy, features.energy);
-        set(Channel::Valence, features.valence);
+        set(Channel::Tempo, frame.tempo);
+        set(Channel::BeatPhase, point.beat_phase);
+        set(Channel::BarPhase, point.bar_phase);
+        set(Channel::Energy, frame.energy);
+        set(Channel::Valence, frame.valence);
         set(Channel::Status, f64::from(self.status as u8));
+        set(Channel::Beat, 0.0);
+        set(Channel::Section, f64::from(point.section));
+        set(Channel::Onset, frame.onset);
+        set(Channel::Loudness, frame.loudness);
+        set(Channel::TempoSource, f64::from(frame.source as u8));
+        set(Channel::FeaturesAvailable, f64::from(u8::from(frame.features_available)));
+        set(Channel::Danceability, frame.danceability);
         let volume = p.device.as_ref().and_then(|d| d.volume_percent).map_or(0.0, |v| f64::from(v) / 100.0);
         set(Channel::Volume, volume);
         set(Channel::Shuffle, f64::from(u8::from(p.shuffle)));
         set(Channel::Repeat, f64::from(p.repeat.code()));
         let episode = p.item.as_ref().is_some_and(|i| i.kind == ItemKind::Episode);
         set(Channel::IsEpisode, f64::from(u8::from(episode)));
+        frame
     }
 
     /// The value of one row.
     pub fn row(&self, row: Row) -> &str {
         self.rows[row as usize].to_str().unwrap_or("")
     }
+}
+
+/// Name of a pitch class, as musicians write it.
+fn key_name(pitch_class: u8) -> &'static str {
+    const NAMES: [&str; 12] =
+        ["C", "C♯/D♭", "D", "D♯/E♭", "E", "F", "F♯/G♭", "G", "G♯/A♭", "A", "A♯/B♭", "B"];
+    NAMES.get(usize::from(pitch_class)).copied().unwrap_or("")
 }
 
 /// Row values come from the network: an interior NUL must not lose the rest of the text.
@@ -259,6 +329,75 @@ mod tests {
         let state = EngineState { error: Some("Set Clientid".into()), ..state };
         let s = Snapshot::build("spotify", Playback::idle(Instant::now()), &state, 0, 0);
         assert_eq!(s.row(Row::Error), "Set Clientid");
+    }
+
+    #[test]
+    fn features_rows_and_channels() {
+        use crate::engine::playback::{Features, Item};
+        use std::sync::Arc;
+        let now = Instant::now();
+        let features = Features {
+            tempo: 120.0,
+            time_signature: 4,
+            danceability: 0.8,
+            key: Some(1),
+            mode: Some(0),
+            ..Features::default()
+        };
+        let item = Item {
+            uri: "spotify:track:x".into(),
+            duration_ms: 200_000,
+            features: Some(features),
+            analysis: Some(Arc::new(crate::engine::tempo::Analysis::new(
+                vec![0.0, 0.5, 1.0, 1.5],
+                vec![],
+                vec![0.0, 1.0],
+                vec![],
+            ))),
+            ..Item::default()
+        };
+        let playback = Playback {
+            item: Some(item.clone()),
+            is_playing: false,
+            progress_ms: 1250,
+            ..Playback::idle(now)
+        };
+        let s = Snapshot::build("spotify", playback.clone(), &EngineState::default(), 1, 1);
+        assert_eq!(s.row(Row::Features), FEATURES_AVAILABLE);
+        assert_eq!((s.row(Row::Key), s.row(Row::Mode), s.row(Row::TimeSignature)), ("C♯/D♭", "minor", "4"));
+        let mut out = [0.0; CHANNEL_COUNT];
+        let frame = s.channels_with(now, &LiveTempo::default(), &mut out);
+        assert_eq!(frame.source, tempo::TempoSource::Api);
+        assert_eq!(out[Channel::FeaturesAvailable as usize], 1.0);
+        assert_eq!(out[Channel::TempoSource as usize], 1.0);
+        assert_eq!(out[Channel::Section as usize], 1.0);
+        assert!((out[Channel::BeatPhase as usize] - 0.5).abs() < 1e-6);
+        assert!((out[Channel::Danceability as usize] - 0.8).abs() < 1e-6);
+
+        // A 403: no features, the note in the row, nothing from the API in the channels.
+        let blocked = Item { features: None, analysis: None, ..item };
+        let state = EngineState {
+            features_note: Some("audio features unavailable for this Spotify app".into()),
+            ..EngineState::default()
+        };
+        let s = Snapshot::build("spotify", Playback { item: Some(blocked), ..playback }, &state, 1, 1);
+        assert_eq!(s.row(Row::Features), "audio features unavailable for this Spotify app");
+        s.channels(now, &mut out);
+        assert_eq!(out[Channel::FeaturesAvailable as usize], 0.0);
+        assert_eq!(out[Channel::TempoSource as usize], 0.0);
+        assert_eq!(out[Channel::Tempo as usize], 0.0);
+    }
+
+    #[test]
+    fn inactive_is_all_zeros() {
+        let s = Snapshot::empty("none", Status::Inactive);
+        let mut out = [1.0; CHANNEL_COUNT];
+        let live = LiveTempo {
+            manual: Some(tempo::BeatReading { tempo: 120.0, point: Default::default(), key: 0 }),
+            audio: None,
+        };
+        s.channels_with(Instant::now(), &live, &mut out);
+        assert!(out.iter().all(|&v| v == 0.0));
     }
 
     #[test]

@@ -11,6 +11,9 @@ use std::time::Instant;
 
 use crate::engine::snapshot::Snapshot;
 use crate::engine::source::Pulse;
+use crate::engine::tempo::audio::{AudioError, AudioInput};
+use crate::engine::tempo::tap::ManualClock;
+use crate::engine::tempo::{BeatEdge, BeatReading, LiveTempo, TempoFrame};
 use crate::engine::{self, Engine};
 use crate::schema::{
     Channel, DatMode, Info, Status, CHANNEL_COUNT, DEVICE_COLUMNS, QUEUE_COLUMNS, RECENT_COLUMNS, ROWS,
@@ -35,6 +38,16 @@ pub struct Instance {
     pinned: Arc<Snapshot>,
     channels: [f32; CHANNEL_COUNT],
     last_track_seq: Option<u64>,
+    /// The `beat` pulse's memory of the last beat this reader saw.
+    beat_edge: BeatEdge,
+    /// The tempo channels of the last cook.
+    tempo: TempoFrame,
+    /// `Bpm` and `Tap`.
+    manual: ManualClock,
+    /// The CHOP's audio input and its beat tracker, from the first audio on.
+    audio: Option<AudioInput>,
+    /// Why the audio input is not used (start failed); cleared when the sample rate changes.
+    audio_error: Option<(f64, String)>,
     /// A problem of this operator (not of the engine), e.g. the engine could not start.
     local_error: Option<String>,
     /// A short-lived note (e.g. a pulse that was dropped).
@@ -46,15 +59,21 @@ pub struct Instance {
 impl Instance {
     pub fn new(family: u32) -> Self {
         let params = ParamValues::default();
+        let settings = Settings::from_params(&params);
         Instance {
             family,
-            settings: Settings::from_params(&params),
+            manual: ManualClock::new(settings.bpm, Instant::now()),
+            settings,
             params,
             params_dirty: true,
             engine: None,
             pinned: inactive_snapshot(),
             channels: [0.0; CHANNEL_COUNT],
             last_track_seq: None,
+            beat_edge: BeatEdge::default(),
+            tempo: TempoFrame::default(),
+            audio: None,
+            audio_error: None,
             local_error: None,
             local_warning: None,
             poisoned: None,
@@ -75,9 +94,16 @@ impl Instance {
     }
 
     /// Applies changed parameters: may start, share or release an engine.
-    fn apply_params(&mut self) {
+    fn apply_params(&mut self, now: Instant) {
         self.params_dirty = false;
         let settings = Settings::from_params(&self.params);
+        if settings.bpm != self.settings.bpm {
+            self.manual.set_bpm(settings.bpm, now);
+        }
+        if !settings.active {
+            // Off releases everything, the beat tracker's thread included (joined here).
+            self.audio = None;
+        }
         if settings == self.settings && (self.engine.is_some() || !settings.active) {
             return;
         }
@@ -109,7 +135,7 @@ impl Instance {
     /// channels once, so the CHOP, the DAT and the info outputs of this cook agree.
     pub fn cook(&mut self, now: Instant) {
         if self.params_dirty {
-            self.apply_params();
+            self.apply_params(now);
         }
         match &self.engine {
             Some(engine) => {
@@ -119,11 +145,27 @@ impl Instance {
             None if self.pinned.status != Status::Inactive => self.pinned = inactive_snapshot(),
             None => {}
         }
-        self.pinned.channels(now, &mut self.channels);
+        let live = LiveTempo {
+            audio: self.audio.as_mut().filter(|a| a.connected(now)).map(|a| a.reading(now)),
+            manual: Some(BeatReading { tempo: self.manual.tempo(), point: self.manual.at(now), key: 0 }),
+        };
+        self.tempo = self.pinned.channels_with(now, &live, &mut self.channels);
         let seq = self.pinned.track_seq;
         let changed = self.last_track_seq.is_some_and(|last| last != seq);
         self.last_track_seq = Some(seq);
         self.channels[Channel::TrackChanged as usize] = f32::from(u8::from(changed));
+        let beat = self.beat_edge.update(self.tempo.key, self.tempo.point.map(|p| p.beat));
+        self.channels[Channel::Beat as usize] = f32::from(u8::from(beat));
+    }
+
+    /// Audio samples the beat tracker's ring had to drop because its thread fell behind.
+    pub fn audio_dropped(&self) -> u64 {
+        self.audio.as_ref().map_or(0, AudioInput::dropped)
+    }
+
+    /// The tempo channels of the last cook (source, grid point…).
+    pub fn tempo(&self) -> &TempoFrame {
+        &self.tempo
     }
 
     /// The channel values of the last cook.
@@ -138,6 +180,11 @@ impl Instance {
 
     /// Handles a pulse parameter by name.
     pub fn pulse(&mut self, name: &str) -> bool {
+        self.pulse_at(name, Instant::now())
+    }
+
+    /// Handles a pulse parameter by name, pressed at `now`.
+    pub fn pulse_at(&mut self, name: &str, now: Instant) -> bool {
         let pulse = match name {
             "Login" => Pulse::Login,
             "Logout" => Pulse::Logout,
@@ -145,6 +192,11 @@ impl Instance {
             "Next" => Pulse::Next,
             "Previous" => Pulse::Previous,
             "Resetcounters" => Pulse::ResetCounters,
+            "Tap" => {
+                // Local to this operator: the manual clock lives here, not in the shared engine.
+                self.manual.tap(now);
+                return true;
+            }
             _ => return false,
         };
         self.local_warning = match &self.engine {
@@ -201,7 +253,20 @@ impl Instance {
 
     /// The text TouchDesigner shows in yellow, if any.
     pub fn warning(&self) -> Option<&str> {
-        self.local_warning.as_deref().or_else(|| self.pinned.warning.as_deref().and_then(|w| w.to_str().ok()))
+        self.local_warning
+            .as_deref()
+            .or_else(|| self.pinned.warning.as_deref().and_then(|w| w.to_str().ok()))
+            .or(self.audio_error.as_ref().map(|(_, e)| e.as_str()))
+            .or_else(|| {
+                let audio = self.audio.as_ref()?;
+                if audio.failed() {
+                    Some("Beat tracking stopped after an internal error; recreate the operator")
+                } else if audio.faster_than_real_time() {
+                    Some("The audio input repeats whole buffers: wire a time-sliced CHOP (e.g. Audio Device In)")
+                } else {
+                    None
+                }
+            })
     }
 
     /// Value of Info CHOP channel `index` at `now`.
@@ -221,9 +286,37 @@ impl Instance {
     }
 
     /// Takes audio from the CHOP's input (e.g. an Audio Device In CHOP) for beat tracking.
-    /// `channels[c][s]`; called once per cook before [`Instance::cook`]. Must not allocate.
+    /// `channels[c][s]` holds the samples that arrived since the last cook (a time-sliced input);
+    /// called once per cook before [`Instance::cook`].
+    ///
+    /// Never locks, and allocates only once: the first audio (or a new sample rate) starts the
+    /// tracker's ring and thread; after that the samples are only copied into the ring.
     pub fn push_audio(&mut self, channels: &[&[f32]], sample_rate: f64) {
-        let _ = (channels, sample_rate);
+        let now = Instant::now();
+        if !self.settings.active || channels.iter().all(|c| c.is_empty()) {
+            return;
+        }
+        if self.audio.as_ref().is_none_or(|a| a.sample_rate() != sample_rate) {
+            // Compared bit for bit, so a NaN rate is also refused once, not on every cook.
+            if self.audio_error.as_ref().is_some_and(|(rate, _)| rate.to_bits() == sample_rate.to_bits()) {
+                return;
+            }
+            // Dropping the old input joins its thread; only when the rate changes.
+            self.audio = None;
+            match AudioInput::start(sample_rate) {
+                Ok(input) => {
+                    self.audio = Some(input);
+                    self.audio_error = None;
+                }
+                Err(e) => {
+                    self.audio_error = Some((sample_rate, AudioError::user_message(&e)));
+                    return;
+                }
+            }
+        }
+        if let Some(audio) = &mut self.audio {
+            audio.push(channels, now);
+        }
     }
 
     /// One line for the node's info popup.
@@ -251,6 +344,7 @@ fn field_value(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::tempo::TempoSource;
     use crate::schema::{family, Param, Row};
     use std::time::Duration;
 
@@ -313,5 +407,141 @@ mod tests {
         }
         assert!(pulses >= 1, "no track change in 600 simulated seconds");
         assert!(!i.snapshot().row(Row::Source).is_empty());
+    }
+
+    fn value(i: &Instance, c: Channel) -> f32 {
+        i.channels()[c as usize]
+    }
+
+    /// An instance whose engine has no features (the Spotify stand-in), cooked once.
+    fn without_features() -> (Instance, Instant) {
+        let mut i = Instance::new(family::CHOP);
+        i.set_string(Param::Source as usize, "Spotify");
+        let t0 = Instant::now();
+        i.cook(t0);
+        (i, t0)
+    }
+
+    #[test]
+    fn bpm_and_tap_drive_tempo_when_nothing_else_does() {
+        let (mut i, t0) = without_features();
+        assert_eq!(value(&i, Channel::TempoSource), TempoSource::Manual as u8 as f32);
+        assert_eq!(value(&i, Channel::Tempo), 120.0);
+        assert_eq!(value(&i, Channel::FeaturesAvailable), 0.0);
+        i.set_number(Param::Bpm as usize, 90.0);
+        i.cook(t0);
+        assert_eq!(value(&i, Channel::Tempo), 90.0);
+        // Four taps 0.4 s apart: 150 BPM, a beat on each tap, the first a downbeat.
+        let ms = |n: u64| t0 + Duration::from_millis(n);
+        let mut beats = 0;
+        for k in 0..4u64 {
+            assert!(i.pulse_at("Tap", ms(1000 + 400 * k)));
+            i.cook(ms(1000 + 400 * k));
+            beats += value(&i, Channel::Beat) as u32;
+            assert_eq!(value(&i, Channel::BeatPhase), 0.0);
+        }
+        assert_eq!(value(&i, Channel::Tempo), 150.0);
+        assert!(beats >= 3, "a beat on the taps ({beats})");
+        i.cook(ms(2200 + 200));
+        assert!((value(&i, Channel::BeatPhase) - 0.5).abs() < 1e-3);
+        assert!((value(&i, Channel::BarPhase) - (3.5 / 4.0)).abs() < 1e-3);
+    }
+
+    #[test]
+    fn simulator_drives_every_tempo_channel() {
+        let mut i = Instance::new(family::CHOP);
+        i.set_number(Param::Simseed as usize, 4242.0);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while i.snapshot().status != Status::Playing {
+            assert!(Instant::now() < deadline, "simulator never played");
+            std::thread::sleep(Duration::from_millis(5));
+            i.cook(Instant::now());
+        }
+        let t0 = Instant::now();
+        let (mut beats, mut last_beat) = (0, 0.0);
+        let (mut onsets, mut loudness, mut sections) = (Vec::new(), Vec::new(), Vec::new());
+        for frame in 0..600u32 {
+            i.cook(t0 + Duration::from_secs_f64(f64::from(frame) / 60.0));
+            let b = value(&i, Channel::Beat);
+            assert!(b == 0.0 || last_beat == 0.0, "beat held for two frames");
+            beats += b as u32;
+            last_beat = b;
+            onsets.push(value(&i, Channel::Onset));
+            loudness.push(value(&i, Channel::Loudness));
+            sections.push(value(&i, Channel::Section));
+            assert_eq!(value(&i, Channel::TempoSource), TempoSource::Api as u8 as f32);
+        }
+        let tempo = f64::from(value(&i, Channel::Tempo));
+        let expected = tempo / 6.0; // beats in 10 s
+        assert!((f64::from(beats) - expected).abs() <= 1.0, "{beats} beats at {tempo} BPM");
+        assert_eq!(value(&i, Channel::FeaturesAvailable), 1.0);
+        assert!(value(&i, Channel::Danceability) > 0.0);
+        let spread = |v: &[f32]| {
+            v.iter().copied().fold(f32::MIN, f32::max) - v.iter().copied().fold(f32::MAX, f32::min)
+        };
+        assert!(spread(&onsets) > 0.2, "onset moves");
+        assert!(spread(&loudness) > 3.0, "loudness moves");
+        assert!(sections.iter().all(|&s| s >= 0.0));
+        assert!(!i.snapshot().row(Row::Features).is_empty());
+    }
+
+    #[test]
+    fn audio_takes_over_without_features_and_its_thread_ends_with_the_instance() {
+        use crate::engine::tempo::synth::ClickTrack;
+        let (mut i, _) = without_features();
+        let (left, right) = ClickTrack::steady(128.0, 12.0).render();
+        let mut probe = None;
+        for (l, r) in left.chunks(800).zip(right.chunks(800)) {
+            i.push_audio(&[l, r], 48_000.0);
+            let audio = i.audio.as_ref().expect("audio input started");
+            probe.get_or_insert_with(|| audio.worker_probe());
+            audio.wait_until_drained(Duration::from_secs(5));
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            i.cook(Instant::now());
+            if value(&i, Channel::TempoSource) == TempoSource::Audio as u8 as f32 || Instant::now() > deadline
+            {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(value(&i, Channel::TempoSource), TempoSource::Audio as u8 as f32);
+        assert!((value(&i, Channel::Tempo) - 128.0).abs() < 128.0 * 0.02);
+        assert!(value(&i, Channel::Loudness) > -40.0);
+        let probe = probe.expect("probe");
+        assert!(probe.running());
+        drop(i);
+        assert!(!probe.running(), "the tracker thread outlived its operator");
+    }
+
+    #[test]
+    fn turning_active_off_stops_the_tracker() {
+        let (mut i, t0) = without_features();
+        let samples = [0.0f32; 800];
+        i.push_audio(&[&samples], 48_000.0);
+        let probe = i.audio.as_ref().map(AudioInput::worker_probe).expect("audio input started");
+        i.set_number(Param::Active as usize, 0.0);
+        i.cook(t0);
+        assert!(!probe.running());
+        i.push_audio(&[&samples], 48_000.0);
+        assert!(i.audio.is_none(), "an inactive operator does not track");
+    }
+
+    #[test]
+    fn a_bad_sample_rate_is_a_warning_once() {
+        let (mut i, _) = without_features();
+        let samples = [0.0f32; 64];
+        i.push_audio(&[&samples], 0.0);
+        i.push_audio(&[&samples], 0.0);
+        assert!(i.audio.is_none());
+        i.push_audio(&[&samples], f64::NAN);
+        let first = i.warning().map(str::as_ptr);
+        i.push_audio(&[&samples], f64::NAN);
+        assert_eq!(i.warning().map(str::as_ptr), first, "the warning is made once, not per cook");
+        assert!(i.warning().is_some_and(|w| w.contains("sample rate")), "{:?}", i.warning());
+        i.push_audio(&[&samples], 48_000.0);
+        assert!(i.audio.is_some());
+        assert_eq!(i.warning(), None);
     }
 }
