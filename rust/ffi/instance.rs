@@ -7,7 +7,7 @@
 
 use std::ffi::{CStr, CString};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::engine::snapshot::Snapshot;
 use crate::engine::source::Pulse;
@@ -20,6 +20,9 @@ use crate::schema::{
     STATUS_FIELDS,
 };
 use crate::settings::{ParamValues, Settings};
+
+/// How long a pulse's note (e.g. "ignored: not active") stays on the operator.
+pub const PULSE_NOTE_FOR: Duration = Duration::from_secs(5);
 
 /// Static snapshot shown while the operator is inactive.
 fn inactive_snapshot() -> Arc<Snapshot> {
@@ -51,7 +54,7 @@ pub struct Instance {
     /// A problem of this operator (not of the engine), e.g. the engine could not start.
     local_error: Option<String>,
     /// A short-lived note (e.g. a pulse that was dropped).
-    local_warning: Option<String>,
+    local_warning: Option<(Instant, String)>,
     /// Set when a call panicked: the operator shows an error and stops cooking.
     pub poisoned: Option<String>,
 }
@@ -199,10 +202,12 @@ impl Instance {
             }
             _ => return false,
         };
-        self.local_warning = match &self.engine {
+        let note = match &self.engine {
             Some(engine) => engine.pulse(pulse).err().map(|e| e.to_string()),
             None => Some(format!("{name} ignored: the operator is not active")),
         };
+        // Kept until it expires (not freed then: that would be heap work in a cook).
+        self.local_warning = note.map(|n| (now + PULSE_NOTE_FOR, n));
         true
     }
 
@@ -253,8 +258,15 @@ impl Instance {
 
     /// The text TouchDesigner shows in yellow, if any.
     pub fn warning(&self) -> Option<&str> {
+        self.warning_at(Instant::now())
+    }
+
+    /// The warning at `now`: a pulse's note shows for [`PULSE_NOTE_FOR`], then clears itself.
+    pub fn warning_at(&self, now: Instant) -> Option<&str> {
         self.local_warning
-            .as_deref()
+            .as_ref()
+            .filter(|(until, _)| now < *until)
+            .map(|(_, note)| note.as_str())
             .or_else(|| self.pinned.warning.as_deref().and_then(|w| w.to_str().ok()))
             .or(self.audio_error.as_ref().map(|(_, e)| e.as_str()))
             .or_else(|| {
@@ -346,7 +358,6 @@ mod tests {
     use super::*;
     use crate::engine::tempo::TempoSource;
     use crate::schema::{family, Param, Row};
-    use std::time::Duration;
 
     #[test]
     fn inactive_instance_outputs_zeros_without_an_engine() {
@@ -356,6 +367,18 @@ mod tests {
         assert!(i.engine.is_none());
         assert_eq!(i.snapshot().status, Status::Inactive);
         assert!(i.channels().iter().all(|&v| v == 0.0));
+    }
+
+    #[test]
+    fn a_pulse_note_appears_and_clears_itself() {
+        let mut i = Instance::new(family::CHOP);
+        i.set_number(Param::Active as usize, 0.0);
+        let t0 = Instant::now();
+        i.cook(t0);
+        assert_eq!(i.warning_at(t0), None);
+        assert!(i.pulse_at("Next", t0));
+        assert!(i.warning_at(t0).is_some_and(|w| w.contains("not active")));
+        assert_eq!(i.warning_at(t0 + PULSE_NOTE_FOR), None);
     }
 
     #[test]

@@ -515,7 +515,9 @@ pub unsafe extern "C" fn td_spotify_info_value(instance: *mut TdsInstance, index
 }
 
 /// Hands the CHOP's input audio to the beat tracker: `channels[c]` points to `num_samples`
-/// floats for each of `num_channels` channels. Call before [`td_spotify_cook`]; no allocation.
+/// floats for each of `num_channels` channels. Call before [`td_spotify_cook`]. The first call
+/// (and a change of sample rate) allocates the tracker's ring and starts its thread; every later
+/// call only copies into the ring, without allocating or locking.
 ///
 /// # Safety
 /// `instance` must be null or live; `channels` null or valid for `num_channels` pointers, each

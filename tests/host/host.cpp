@@ -499,10 +499,14 @@ void run_phase(World& w, const Phase& ph) {
     for (int k = 0; k < ph.frames; ++k) {
         sleep_until_ns(t0 + period * k);
         // An audio CHOP wired into the input for a while: the output must not change shape.
-        w.chop_inputs.chop_input = (first && k >= 100 && k < 160) ? &w.audio : nullptr;
+        const int audio_from = 100;
+        w.chop_inputs.chop_input = (first && k >= audio_from && k < 160) ? &w.audio : nullptr;
         Frame& f = frames[static_cast<size_t>(k)];
-        // The first cook of a phase applies new parameters and may start an engine: not counted.
-        f.counted = k >= 1;
+        // The first cook of a phase applies new parameters and may start an engine, and the cook
+        // that first sees audio starts the beat tracker (its ring and thread), once, like wiring
+        // an input does in TouchDesigner: those are not counted. Every other cook must not touch
+        // the heap, with or without audio.
+        f.counted = k >= 1 && !(first && k == audio_from);
         if (f.counted) {
             alloc_count_begin();
         }
