@@ -8,6 +8,7 @@
 use std::time::{Duration, Instant};
 
 use super::playback::Playback;
+use super::poller::Poller;
 use super::snapshot::{AuthRows, EngineState};
 use super::source::{BoxFuture, Pulse, Source, Update};
 use crate::auth::{AuthState, AuthView, Session, SessionConfig};
@@ -22,6 +23,10 @@ const IDLE_TICK: Duration = Duration::from_secs(1);
 /// Follows one Spotify account.
 pub struct SpotifySource {
     session: Session,
+    /// Playback polling; `Err` holds why the API URL is unusable (shown as an error).
+    poller: Result<Poller, String>,
+    /// Whether the last poll found a session, so a new login polls at once.
+    logged_in: bool,
 }
 
 impl std::fmt::Debug for SpotifySource {
@@ -34,7 +39,8 @@ impl SpotifySource {
     /// Opens the account's session (loading its saved login). Must run on the engine's runtime.
     pub fn new(config: &SpotifyConfig) -> SpotifySource {
         let session = Session::new(SessionConfig::from_spotify(config), tokio::runtime::Handle::current());
-        SpotifySource { session }
+        let poller = Poller::new(config).map_err(|e| e.user_message());
+        SpotifySource { session, poller, logged_in: false }
     }
 
     /// The login session; it is also the API client's [`crate::api::TokenProvider`].
@@ -57,15 +63,29 @@ impl Source for SpotifySource {
                 AuthState::WaitingForBrowser { .. } => now + LOGIN_TICK,
                 _ => now + IDLE_TICK,
             };
-            // ---- PLAYBACK POLLING GOES HERE (engine/poller.rs) ----
-            // When `view.state` is `AuthState::LoggedIn`, call the poller with the session as
-            // its token provider, e.g.
-            //     let update = self.poller.poll(&self.session, now).await;
-            // and merge: take `update.playback`, `update.next_poll`, and the poller's status,
-            // warning, error and stats, keeping `state.auth` and `state.connected` from here.
-            // A poller's `TokenError::LoginRequired` is already reflected in `view` (the
-            // session clears itself on `invalid_grant`).
-            Update { playback: Some(Playback::idle(now)), state, next_poll }
+            let logged_in = matches!(view.state, AuthState::LoggedIn { .. });
+            let was_logged_in = std::mem::replace(&mut self.logged_in, logged_in);
+            let poller = match &mut self.poller {
+                Ok(poller) => poller,
+                Err(why) => {
+                    let state =
+                        EngineState { status: Some(Status::Error), error: Some(why.clone()), ..state };
+                    return Update { playback: Some(Playback::idle(now)), state, next_poll };
+                }
+            };
+            if !logged_in {
+                if was_logged_in {
+                    poller.reset();
+                }
+                let state = EngineState { stats: poller.stats(), ..state };
+                return Update { playback: Some(Playback::idle(now)), state, next_poll };
+            }
+            if !was_logged_in {
+                poller.poll_soon();
+            }
+            let mut update = poller.poll(&self.session, now).await;
+            merge_auth(&mut update.state, state);
+            update
         })
     }
 
@@ -85,6 +105,19 @@ impl Source for SpotifySource {
                 other => Some(format!("{other:?} does nothing yet with the Spotify source")),
             }
         })
+    }
+}
+
+/// Puts the login's rows and `connected` onto the poller's state. The poller's own status,
+/// warning and error (offline, rate limited…) win; the login's show when the poller has none.
+fn merge_auth(polled: &mut EngineState, auth: EngineState) {
+    polled.auth = auth.auth;
+    polled.connected = auth.connected;
+    if polled.error.is_none() {
+        polled.error = auth.error;
+    }
+    if polled.warning.is_none() {
+        polled.warning = auth.warning;
     }
 }
 
