@@ -15,7 +15,7 @@ use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::SystemTime;
 
 use support::fake_api::FakeApi;
@@ -48,6 +48,12 @@ static HOSTS: Mutex<()> = Mutex::new(());
 
 fn one_host_at_a_time() -> std::sync::MutexGuard<'static, ()> {
     HOSTS.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The host, compiled once for all tests (a second compile would rewrite it under a running one).
+fn host() -> &'static Path {
+    static HOST: OnceLock<PathBuf> = OnceLock::new();
+    HOST.get_or_init(|| build_host::build_host("td-spotify-host", false))
 }
 
 #[test]
@@ -193,7 +199,7 @@ fn host_cooks_the_plugin_like_touchdesigner() {
     // The wording artists see in a gap is part of the spec, not just of the engine.
     assert_eq!(Status::Waiting.text(), "Waiting for signal…");
     let plugin = build_host::plugin_path();
-    let host = build_host::build_host("td-spotify-host", false);
+    let host = host();
     let _serial = one_host_at_a_time();
     let seed = fast_seed();
     let transport = transport_seed(&[1, seed]);
@@ -201,7 +207,7 @@ fn host_cooks_the_plugin_like_touchdesigner() {
     std::fs::write(&path, expectations(&[("realtime", 1, 1.0), ("fast", seed, FAST_SPEED)], transport))
         .expect("write the expectations file");
 
-    let output = run_host(&host, &["check".as_ref(), plugin.as_ref(), path.as_ref()], &[]);
+    let output = run_host(host, &["check".as_ref(), plugin.as_ref(), path.as_ref()], &[]);
     let _ = std::fs::remove_file(&path);
     report("its check", &output);
 }
@@ -300,7 +306,7 @@ impl Drop for TempDir {
 #[test]
 fn operators_of_one_account_share_one_engine() {
     let plugin = build_host::plugin_path();
-    let host = build_host::build_host("td-spotify-host", false);
+    let host = host();
     let _serial = one_host_at_a_time();
 
     let truth = Truth::new().track("Host Test Song", 600_000).play_to_end(0, 0);
@@ -335,7 +341,7 @@ fn operators_of_one_account_share_one_engine() {
     for operators in ["1", "10"] {
         let before = server.player_requests();
         let output =
-            run_host(&host, &["spotify".as_ref(), plugin.as_ref(), path.as_ref(), operators.as_ref()], &env);
+            run_host(host, &["spotify".as_ref(), plugin.as_ref(), path.as_ref(), operators.as_ref()], &env);
         runs.push((operators, output, server.player_requests() - before));
     }
     let _ = std::fs::remove_file(&path);
