@@ -44,9 +44,9 @@ impl Default for SpotifyConfig {
     }
 }
 
-/// Replaces [`DEFAULT_ACCOUNTS_URL`] for operators and the CLI (tests, proxies).
+/// Replaces [`DEFAULT_ACCOUNTS_URL`] for operators (tests, proxies); the CLI reads it too.
 pub const ACCOUNTS_URL_ENV: &str = "TD_SPOTIFY_ACCOUNTS_URL";
-/// Replaces [`DEFAULT_API_URL`] for operators and the CLI (tests, proxies).
+/// Replaces [`DEFAULT_API_URL`] for operators (tests, proxies); the CLI reads it too.
 pub const API_URL_ENV: &str = "TD_SPOTIFY_API_URL";
 
 impl SpotifyConfig {
