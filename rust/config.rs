@@ -44,6 +44,28 @@ impl Default for SpotifyConfig {
     }
 }
 
+/// Replaces [`DEFAULT_ACCOUNTS_URL`] for operators (tests, proxies); the CLI reads it too.
+pub const ACCOUNTS_URL_ENV: &str = "TD_SPOTIFY_ACCOUNTS_URL";
+/// Replaces [`DEFAULT_API_URL`] for operators (tests, proxies); the CLI reads it too.
+pub const API_URL_ENV: &str = "TD_SPOTIFY_API_URL";
+
+impl SpotifyConfig {
+    /// The defaults, with the base URLs taken from [`ACCOUNTS_URL_ENV`] and [`API_URL_ENV`] when
+    /// set. An operator's engine is built from this, so its login and its poller both talk to
+    /// the same servers.
+    pub fn from_env() -> SpotifyConfig {
+        let url = |name: &str, default: &str| match std::env::var(name) {
+            Ok(v) if !v.trim().is_empty() => v.trim().to_owned(),
+            _ => default.to_owned(),
+        };
+        SpotifyConfig {
+            accounts_url: url(ACCOUNTS_URL_ENV, DEFAULT_ACCOUNTS_URL),
+            api_url: url(API_URL_ENV, DEFAULT_API_URL),
+            ..SpotifyConfig::default()
+        }
+    }
+}
+
 /// Which source an engine runs, with its settings.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SourceConfig {

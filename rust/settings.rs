@@ -108,7 +108,8 @@ impl Settings {
                 port: if port.is_finite() { port.round().clamp(1.0, 65535.0) as u16 } else { DEFAULT_PORT },
                 cache_dir: (!cache.is_empty()).then(|| PathBuf::from(cache)),
                 poll_interval: poll_interval(values.number(Param::Pollinterval)),
-                ..SpotifyConfig::default()
+                // Read when a parameter changes, never per cook.
+                ..SpotifyConfig::from_env()
             },
             dat_mode: DatMode::from_token(values.menu(Param::Mode)),
             bpm: if bpm.is_finite() { bpm.clamp(MIN_BPM, MAX_BPM) } else { 120.0 },

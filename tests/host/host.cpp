@@ -1,6 +1,7 @@
 // host.cpp: a stand-in for TouchDesigner that loads the built plugin and cooks it frame by frame.
 //
 //   td-spotify-host check <plugin.so> <expectations.tsv>   the integration test (tests/plugin.rs)
+//   td-spotify-host spotify <plugin.so> <exp.tsv> <chops>  operators sharing a Spotify engine (same)
 //   td-spotify-host bench <plugin.so> [executes]            the benchmark (tests/bench/cook.rs)
 //
 // It knows nothing of the plugin's names: channel, row, parameter and info names come from the
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -124,11 +126,25 @@ struct Phase {
     int frames = 0;
 };
 
+// The Spotify runs: a saved login for `client_id` in `token_dir`, and the track the scripted
+// Web API plays.
+struct SpotifyRun {
+    bool set = false;
+    std::string client_id, token_dir, name, uri, user;
+    long duration_ms = 0;
+    double seconds = 0;
+};
+
 struct Expectations {
     std::vector<Phase> phases;
     std::vector<Track> tracks;
     std::vector<Segment> segments;
     std::vector<std::pair<std::string, std::pair<int, std::string>>> statuses;  // name -> code, text
+    // Header of each multi-row DAT mode, and the `field` column of the status mode.
+    std::vector<std::pair<std::string, std::vector<std::string>>> columns;
+    long pulse_note_ms = -1;
+    long transport_seed = -1;
+    SpotifyRun spotify;
 
     bool load(const char* path) {
         std::ifstream in(path);
@@ -165,12 +181,40 @@ struct Expectations {
                 segments.push_back(Segment{std::stol(f[1]), std::stod(f[2]), std::stod(f[3]), f[4], std::stoi(f[5])});
             } else if (f[0] == "status" && f.size() == 4) {
                 statuses.push_back({f[1], {std::stoi(f[2]), f[3]}});
+            } else if (f[0] == "columns" && f.size() >= 3) {
+                columns.push_back({f[1], std::vector<std::string>(f.begin() + 2, f.end())});
+            } else if (f[0] == "pulse_note_ms" && f.size() == 2) {
+                pulse_note_ms = std::stol(f[1]);
+            } else if (f[0] == "transport" && f.size() == 2) {
+                transport_seed = std::stol(f[1]);
+            } else if (f[0] == "spotify" && f.size() == 8) {
+                spotify = SpotifyRun{true, f[1], f[2], f[3], f[4], f[5], std::stol(f[6]), std::stod(f[7])};
             } else {
                 fprintf(stderr, "expectations: cannot read line: %s\n", line.c_str());
                 return false;
             }
         }
-        return !phases.empty();
+        return true;
+    }
+
+    // The header of DAT mode `mode` (for `status`: its `field` column), or null.
+    const std::vector<std::string>* header(const char* mode) const {
+        for (const auto& c : columns) {
+            if (c.first == mode) {
+                return &c.second;
+            }
+        }
+        fail("expectations: no columns for mode %s", mode);
+        return nullptr;
+    }
+
+    const Track* track(long seed, int index) const {
+        for (const Track& t : tracks) {
+            if (t.seed == seed && t.index == index) {
+                return &t;
+            }
+        }
+        return nullptr;
     }
 
     int code(const char* status) const {
@@ -245,12 +289,15 @@ std::string describe_states(const std::vector<int>& states) {
 struct Tables {
     std::vector<std::string> channels, rows, infos;
     std::vector<TdsParamInfo> params;
+    // Each parameter's menu: (token, label) pairs.
+    std::vector<std::vector<std::pair<std::string, std::string>>> menus;
 
     void read(const Plugin& p) {
         channels.clear();
         rows.clear();
         infos.clear();
         params.clear();
+        menus.clear();
         for (uint32_t i = 0; i < p.channel_count(); ++i) {
             channels.push_back(p.channel_name(i) ? p.channel_name(i) : "(null)");
         }
@@ -266,7 +313,27 @@ struct Tables {
             memset(&info, 0, sizeof info);
             CHECK(p.param_info(i, &info) == TDS_RESULT_OK, "td_spotify_param_info(%u) failed", i);
             params.push_back(info);
+            menus.emplace_back();
+            for (uint32_t m = 0; m < info.menu_count; ++m) {
+                const char* name = nullptr;
+                const char* label = nullptr;
+                CHECK(p.param_menu_item(i, m, &name, &label) == TDS_RESULT_OK && name && label,
+                      "td_spotify_param_menu_item(%u, %u) failed", i, m);
+                menus.back().push_back({name ? name : "(null)", label ? label : "(null)"});
+            }
+            CHECK(p.param_menu_item(i, info.menu_count, nullptr, nullptr) == TDS_RESULT_OUT_OF_RANGE,
+                  "td_spotify_param_menu_item past the end of %s's menu is not OutOfRange", info.name);
         }
+    }
+
+    int info(const char* name) const {
+        for (size_t i = 0; i < infos.size(); ++i) {
+            if (infos[i] == name) {
+                return static_cast<int>(i);
+            }
+        }
+        fail("the library has no info channel '%s'", name);
+        return 0;
     }
 
     int channel(const char* name) const {
@@ -328,7 +395,8 @@ void check_plugin_info(const Plugin& p, bool verbose) {
 void setup_and_check_parameters(const char* who, uint32_t family, const Tables& t, HostParameters& page,
                                 HostInputs& inputs) {
     size_t want = 0;
-    for (const TdsParamInfo& info : t.params) {
+    for (size_t index = 0; index < t.params.size(); ++index) {
+        const TdsParamInfo& info = t.params[index];
         if (!(info.families & family)) {
             continue;
         }
@@ -348,6 +416,15 @@ void setup_and_check_parameters(const char* who, uint32_t family, const Tables& 
                   got.menu_names.size());
             CHECK(got.default_string == info.default_string, "%s: %s default '%s'", who, info.name,
                   got.default_string.c_str());
+            const auto& menu = t.menus[index];
+            for (size_t m = 0; m < menu.size() && m < got.menu_names.size(); ++m) {
+                CHECK(got.menu_names[m] == menu[m].first && got.menu_labels[m] == menu[m].second,
+                      "%s: %s menu item %zu is %s '%s', want %s '%s'", who, info.name, m, got.menu_names[m].c_str(),
+                      got.menu_labels[m].c_str(), menu[m].first.c_str(), menu[m].second.c_str());
+            }
+        } else if (info.kind == TDS_PARAM_KIND_STRING || info.kind == TDS_PARAM_KIND_FOLDER) {
+            CHECK(got.default_string == info.default_string, "%s: %s default '%s', want '%s'", who, info.name,
+                  got.default_string.c_str(), info.default_string);
         } else if (info.kind != TDS_PARAM_KIND_STRING && info.kind != TDS_PARAM_KIND_FOLDER) {
             CHECK(got.default_value == info.default_value, "%s: %s default %g, want %g", who, info.name,
                   got.default_value, info.default_value);
@@ -374,6 +451,98 @@ void setup_and_check_parameters(const char* who, uint32_t family, const Tables& 
         listing += r.name + " (" + r.kind + ")";
     }
     note("%s parameters: %s", who, listing.c_str());
+}
+
+// What issue 5 promises an artist, written out here so a parameter that silently disappears from
+// the library's table (and so from the check above) still fails.
+struct PromisedPar {
+    const char* name;
+    const char* kind;
+    uint32_t families;
+};
+
+const PromisedPar kPromised[] = {
+    {"Active", "Toggle", TDS_FAMILY_CHOP | TDS_FAMILY_DAT},
+    {"Source", "Menu", TDS_FAMILY_CHOP | TDS_FAMILY_DAT},
+    {"Clientid", "String", TDS_FAMILY_CHOP | TDS_FAMILY_DAT},
+    {"Port", "Int", TDS_FAMILY_CHOP | TDS_FAMILY_DAT},
+    {"Login", "Pulse", TDS_FAMILY_CHOP | TDS_FAMILY_DAT},
+    {"Logout", "Pulse", TDS_FAMILY_CHOP | TDS_FAMILY_DAT},
+    {"Tokencache", "Folder", TDS_FAMILY_CHOP | TDS_FAMILY_DAT},
+    {"Pollinterval", "Float", TDS_FAMILY_CHOP | TDS_FAMILY_DAT},
+    {"Playpause", "Pulse", TDS_FAMILY_CHOP | TDS_FAMILY_DAT},
+    {"Next", "Pulse", TDS_FAMILY_CHOP | TDS_FAMILY_DAT},
+    {"Previous", "Pulse", TDS_FAMILY_CHOP | TDS_FAMILY_DAT},
+    {"Resetcounters", "Pulse", TDS_FAMILY_CHOP | TDS_FAMILY_DAT},
+    {"Bpm", "Float", TDS_FAMILY_CHOP},
+    {"Tap", "Pulse", TDS_FAMILY_CHOP},
+    {"Mode", "Menu", TDS_FAMILY_DAT},
+};
+
+const RecordedPar* find_par(const HostParameters& page, const char* name) {
+    for (const RecordedPar& r : page.pars) {
+        if (r.name == name) {
+            return &r;
+        }
+    }
+    return nullptr;
+}
+
+void check_promised_parameters(const char* who, uint32_t family, const HostParameters& page) {
+    for (const PromisedPar& want : kPromised) {
+        const RecordedPar* got = find_par(page, want.name);
+        if (!(want.families & family)) {
+            CHECK(!got, "%s has parameter %s, which belongs to the other family only", who, want.name);
+            continue;
+        }
+        if (!got) {
+            fail("%s has no parameter %s (issue 5)", who, want.name);
+            continue;
+        }
+        CHECK(got->page == "Spotify", "%s: %s is on page '%s', want 'Spotify'", who, want.name, got->page.c_str());
+        CHECK(got->kind == want.kind, "%s: %s is a %s, want a %s", who, want.name, got->kind.c_str(), want.kind);
+    }
+    if (const RecordedPar* source = find_par(page, "Source")) {
+        const std::vector<std::string> want = {"Simulator", "Spotify"};
+        CHECK(source->menu_names == want, "%s: Source menu has %zu item(s), want Simulator, Spotify", who,
+              source->menu_names.size());
+    }
+    if (const RecordedPar* mode = find_par(page, "Mode")) {
+        const std::vector<std::string> want = {"nowplaying", "queue", "recent", "devices", "status"};
+        std::string got;
+        for (const std::string& m : mode->menu_names) {
+            got += (got.empty() ? "" : ", ") + m;
+        }
+        CHECK(mode->menu_names == want, "%s: Mode menu is %s, want nowplaying, queue, recent, devices, status", who,
+              got.c_str());
+        CHECK(mode->default_string == "nowplaying", "%s: Mode defaults to '%s'", who, mode->default_string.c_str());
+        for (const std::string& label : mode->menu_labels) {
+            CHECK(!label.empty() && label != "(null)", "%s: a Mode menu item has no label", who);
+        }
+    }
+}
+
+// The page records what TD would, and refuses what TD refuses: a check that accepted anything would
+// prove nothing.
+void check_host_refuses_bad_names() {
+    HostParameters page;
+    OP_NumericParameter np("Good1");
+    np.label = "Good";
+    np.page = "Spotify";
+    CHECK(page.appendToggle(np) == OP_ParAppendResult::Success, "host: a good name was refused");
+    CHECK(page.appendPulse(np) == OP_ParAppendResult::InvalidName, "host: a duplicate name was accepted");
+    OP_StringParameter sp("Good1");
+    sp.label = "Again";
+    sp.page = "Spotify";
+    CHECK(page.appendString(sp) == OP_ParAppendResult::InvalidName, "host: a duplicate string name was accepted");
+    for (const char* bad : {"lower", "Two words", "CamelCase", "Under_score", ""}) {
+        OP_NumericParameter b(bad);
+        b.label = "Bad";
+        b.page = "Spotify";
+        CHECK(page.appendFloat(b, 1) == OP_ParAppendResult::InvalidName, "host: the name '%s' was accepted", bad);
+    }
+    CHECK(page.pars.size() == 1 && page.problems.size() == 7, "host: recorded %zu parameter(s), %zu problem(s)",
+          page.pars.size(), page.problems.size());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -406,6 +575,10 @@ struct World {
     const float* audio_ptrs[2] = {nullptr, nullptr};
     const char* audio_names[2] = {"chan1", "chan2"};
     OP_CHOPInput audio{};
+
+    // `track_changed` pulses the CHOP showed during cook_until and cook_frames.
+    int c_changed = -1;
+    int track_changes = 0;
 
     void set_all(const char* name, double v) {
         CHECK(chop_inputs.set_number(name, v) && dat_inputs.set_number(name, v), "cannot set parameter %s", name);
@@ -676,18 +849,276 @@ void run_phase(World& w, const Phase& ph) {
          (frames.back().begin - frames.front().begin) * 1e-6 / std::max(1, ph.frames - 1), worst_gap * 1e-6);
 }
 
-// Cooks both operators until `done` or about two seconds pass.
+// Cooks both operators once, counting a `track_changed` pulse.
+void cook_both(World& w) {
+    w.chop_run->cook();
+    w.dat_run->cook();
+    if (w.c_changed >= 0 && w.chop_run->value(w.c_changed) == 1.0f) {
+        ++w.track_changes;
+    }
+}
+
+// Cooks both operators at about 60 fps until `done` or `frames` frames (two seconds) pass.
 template <typename Done>
-bool cook_until(World& w, Done done) {
-    for (int i = 0; i < 120; ++i) {
-        w.chop_run->cook();
-        w.dat_run->cook();
+bool cook_until(World& w, Done done, int frames = 120) {
+    for (int i = 0; i < frames; ++i) {
+        cook_both(w);
         if (done()) {
             return true;
         }
         sleep_ms(16);
     }
     return false;
+}
+
+// Cooks both operators for `frames` frames at about 60 fps.
+void cook_frames(World& w, int frames) {
+    cook_until(w, [] { return false; }, frames);
+}
+
+// The tracks the schedule of `seed` plays after (or, with `before`, before) its first showing of
+// `track`, nearest first, each once.
+std::vector<int> neighbours(const Expectations& e, long seed, int track, bool before) {
+    const std::vector<int> states = e.states(seed);
+    const auto at = std::find(states.begin(), states.end(), track);
+    std::vector<int> out;
+    if (at == states.end()) {
+        return out;
+    }
+    auto add = [&out](int st) {
+        if (st >= 0 && std::find(out.begin(), out.end(), st) == out.end()) {
+            out.push_back(st);
+        }
+    };
+    if (before) {
+        for (auto it = at; it != states.begin();) {
+            add(*--it);
+        }
+    } else {
+        for (auto it = at + 1; it != states.end(); ++it) {
+            add(*it);
+        }
+    }
+    return out;
+}
+
+// Whether the DAT's `field | value` table shows `tr`.
+bool dat_shows(const World& w, const Track* tr) {
+    const char* id = w.dat_out->value("track_id");
+    const char* name = w.dat_out->value("name");
+    return tr && id && name && tr->id == id && tr->name == name;
+}
+
+bool chop_shows(const World& w, const Track* tr) {
+    const float duration = w.chop_run->value(w.tables.channel("duration"));
+    const float tempo = w.chop_run->value(w.tables.channel("tempo"));
+    return tr && std::fabs(duration - tr->duration_ms / 1000.0) < 2e-3 && std::fabs(tempo - tr->tempo) < 2e-3;
+}
+
+// Presses `pulse` on the CHOP, cooks until both operators show `tr`, then a little longer, and
+// checks that `track_changed` fired exactly once.
+void skip_to(World& w, const char* pulse, const Track* tr) {
+    w.track_changes = 0;
+    w.chop->pulsePressed(pulse, nullptr);
+    const bool shown = cook_until(w, [&] { return dat_shows(w, tr) && chop_shows(w, tr); });
+    const char* name = w.dat_out->value("name");
+    CHECK(shown, "%s: the DAT's name row is '%s', want '%s' (track %d of the schedule)", pulse,
+          name ? name : "(missing)", tr ? tr->name.c_str() : "?", tr ? tr->index : -1);
+    cook_frames(w, 10);  // a second pulse, or a stuck one, would show here
+    CHECK(w.track_changes == 1, "%s: track_changed fired %d time(s), want once", pulse, w.track_changes);
+    CHECK(w.chop_run->info.warning.empty() && w.chop_run->info.error.empty(), "%s: the CHOP shows '%s%s'", pulse,
+          w.chop_run->info.warning.c_str(), w.chop_run->info.error.c_str());
+    note("%s: now '%s' (track %d); track_changed fired %d time(s)", pulse, name ? name : "", tr ? tr->index : -1,
+         w.track_changes);
+}
+
+// Playback pulses on the simulator at real time: Next, Playpause twice, Previous, then Next again
+// (the modes are checked on the second track).
+void run_transport(World& w) {
+    const Expectations& e = *w.exp;
+    const Tables& t = w.tables;
+    const long seed = e.transport_seed;
+    note("--- playback pulses: Simseed %ld at real time", seed);
+    w.set_all("Active", 1.0);
+    w.set_all("Source", "Simulator");
+    w.set_all("Simseed", static_cast<double>(seed));
+    w.set_all("Simspeed", 1.0);
+    const int c_playing = t.channel("playing"), c_position = t.channel("position"), c_status = t.channel("status");
+    const Track* first = e.track(seed, 0);
+    const std::vector<int> after = neighbours(e, seed, 0, false);
+    const Track* second = after.empty() ? nullptr : e.track(seed, after[0]);
+    if (!first || !second) {
+        fail("expectations: the transport seed %ld has no first and next track", seed);
+        return;
+    }
+    const bool started = cook_until(w, [&] {
+        return dat_shows(w, first) && chop_shows(w, first) && w.chop_run->value(c_playing) == 1;
+    });
+    CHECK(started, "Simseed %ld: the first track '%s' never played", seed, first->name.c_str());
+    cook_frames(w, 3);
+
+    skip_to(w, "Next", second);
+
+    // Playpause holds the position; pressed again, playback goes on from there.
+    w.track_changes = 0;
+    w.chop->pulsePressed("Playpause", nullptr);
+    CHECK(cook_until(w, [&] { return w.chop_run->value(c_playing) == 0; }), "Playpause: playing stayed 1");
+    const float held = w.chop_run->value(c_position);
+    for (int i = 0; i < 20; ++i) {
+        cook_both(w);
+        sleep_ms(16);
+        const float pos = w.chop_run->value(c_position);
+        const char* playing = w.dat_out->value("is_playing");
+        const char* status = w.dat_out->value("status");
+        CHECK(pos == held, "paused: position moved from %.4f to %.4f s", held, pos);
+        CHECK(w.chop_run->value(c_playing) == 0 && w.chop_run->value(c_status) == e.code("Paused"),
+              "paused: playing %g, status %g", w.chop_run->value(c_playing), w.chop_run->value(c_status));
+        CHECK(playing && strcmp(playing, "0") == 0 && status && e.text("Paused") == status,
+              "paused: the DAT says is_playing '%s', status '%s'", playing ? playing : "?", status ? status : "?");
+        CHECK(dat_shows(w, second), "paused: the DAT no longer shows '%s'", second->name.c_str());
+    }
+    w.chop->pulsePressed("Playpause", nullptr);
+    CHECK(cook_until(w, [&] { return w.chop_run->value(c_playing) == 1; }), "Playpause again: playing stayed 0");
+    const float resumed = w.chop_run->value(c_position);
+    CHECK(resumed >= held && resumed < held + 0.5f, "resumed at %.4f s, paused at %.4f s", resumed, held);
+    cook_frames(w, 10);
+    CHECK(w.chop_run->value(c_position) > resumed, "resumed, but position stays at %.4f s", resumed);
+    CHECK(w.track_changes == 0, "pause and resume fired track_changed %d time(s)", w.track_changes);
+    note("Playpause: held at %.3f s for 20 cooks, resumed at %.3f s", held, resumed);
+
+    // Previous goes back only within the first seconds of a track (then it restarts the track).
+    const float position = w.chop_run->value(c_position);
+    CHECK(position < 2.5f, "Previous: %.2f s into the track already; the host was too slow", position);
+    skip_to(w, "Previous", first);
+    skip_to(w, "Next", second);
+}
+
+// Every DAT mode: shape, header and rows, against the schema's headers and the simulator's
+// schedule. Runs while the transport seed plays its second track.
+void run_modes(World& w) {
+    const Expectations& e = *w.exp;
+    const Tables& t = w.tables;
+    const long seed = e.transport_seed;
+    const HostDatOutput& d = *w.dat_out;
+    const std::vector<int> after = neighbours(e, seed, 0, false);
+    const int current = after.empty() ? 1 : after[0];
+    const std::vector<int> upcoming = neighbours(e, seed, current, false);
+    const std::vector<int> earlier = neighbours(e, seed, current, true);
+    note("--- DAT modes while track %d plays", current);
+    std::string device;
+    for (const char* mode : {"nowplaying", "queue", "recent", "devices", "status", "nowplaying"}) {
+        CHECK(w.dat_inputs.set_string("Mode", mode), "the DAT's Mode menu has no '%s'", mode);
+        w.dat_run->cook();  // applies the new mode: may allocate, like any parameter change
+        alloc_count_begin();
+        w.dat_run->cook();
+        const AllocCounts a = alloc_count_end();
+        CHECK(a.allocs == 0 && a.frees == 0, "Mode %s: the DAT's cook made %llu allocations, %llu frees", mode,
+              static_cast<unsigned long long>(a.allocs), static_cast<unsigned long long>(a.frees));
+        CHECK(d.type == DAT_OutDataType::Table && d.bad_calls == 0, "Mode %s: not a clean table (%d bad calls)",
+              mode, d.bad_calls);
+        CHECK(w.dat_run->info.error.empty() && w.dat_run->info.warning.empty(), "Mode %s: the DAT shows '%s%s'", mode,
+              w.dat_run->info.error.c_str(), w.dat_run->info.warning.c_str());
+        auto cell = [&d](int r, int c) -> std::string {
+            return r >= 0 && c >= 0 && r < d.rows && c < d.cols ? d.cells[r][c] : "(none)";
+        };
+        // The `field | value` modes.
+        if (strcmp(mode, "nowplaying") == 0 || strcmp(mode, "status") == 0) {
+            const bool now = strcmp(mode, "nowplaying") == 0;
+            const std::vector<std::string>* fields = now ? &t.rows : e.header("status");
+            if (!fields) {
+                continue;
+            }
+            CHECK(d.rows == static_cast<int32_t>(fields->size()) + 1 && d.cols == 2, "Mode %s: %dx%d, want %zux2", mode,
+                  d.rows, d.cols, fields->size() + 1);
+            CHECK(cell(0, 0) == "field" && cell(0, 1) == "value", "Mode %s: header %s | %s", mode, cell(0, 0).c_str(),
+                  cell(0, 1).c_str());
+            for (size_t r = 0; r < fields->size(); ++r) {
+                CHECK(cell(static_cast<int>(r) + 1, 0) == (*fields)[r], "Mode %s: row %zu is '%s', want '%s'", mode,
+                      r + 1, cell(static_cast<int>(r) + 1, 0).c_str(), (*fields)[r].c_str());
+            }
+            const char* status = d.value("status");
+            const char* source = d.value("source");
+            CHECK(status && e.text("Playing") == status, "Mode %s: status '%s'", mode, status ? status : "(missing)");
+            CHECK(source && strcmp(source, "simulator") == 0, "Mode %s: source '%s'", mode,
+                  source ? source : "(missing)");
+            if (now) {
+                CHECK(dat_shows(w, e.track(seed, current)), "Mode nowplaying: name '%s', want track %d", cell(1, 1).c_str(),
+                      current);
+                device = d.value("device") ? d.value("device") : "";
+            } else {
+                const char* connected = d.value("connected");
+                CHECK(connected && strcmp(connected, "1") == 0, "Mode status: connected '%s'",
+                      connected ? connected : "(missing)");
+            }
+            note("Mode %s: %d rows x %d columns, status '%s'", mode, d.rows, d.cols, status ? status : "");
+            continue;
+        }
+        // The multi-row modes: a header row from the schema, then one row per item.
+        const std::vector<std::string>* header = e.header(mode);
+        if (!header) {
+            continue;
+        }
+        CHECK(d.cols == static_cast<int32_t>(header->size()), "Mode %s: %d columns, want %zu", mode, d.cols,
+              header->size());
+        for (size_t c = 0; c < header->size(); ++c) {
+            CHECK(cell(0, static_cast<int>(c)) == (*header)[c], "Mode %s: column %zu is '%s', want '%s'", mode, c,
+                  cell(0, static_cast<int>(c)).c_str(), (*header)[c].c_str());
+        }
+        auto col = [&](const char* name) {
+            const int c = d.col(name);
+            CHECK(c >= 0, "Mode %s has no column '%s'", mode, name);
+            return c;
+        };
+        auto check_track = [&](int r, int index) {
+            const Track* tr = e.track(seed, index);
+            if (!tr) {
+                fail("Mode %s row %d: track %d is past the expectations", mode, r, index);
+                return;
+            }
+            CHECK(cell(r, col("name")) == tr->name && cell(r, col("artists")) == tr->artists &&
+                      cell(r, col("album")) == tr->album && cell(r, col("uri")) == tr->uri &&
+                      cell(r, col("track_id")) == tr->id &&
+                      cell(r, col("duration_ms")) == std::to_string(tr->duration_ms),
+                  "Mode %s row %d: '%s' by '%s' (%s), want track %d '%s'", mode, r, cell(r, col("name")).c_str(),
+                  cell(r, col("artists")).c_str(), cell(r, col("uri")).c_str(), index, tr->name.c_str());
+        };
+        const int items = d.rows - 1;
+        std::string listing;
+        for (int r = 1; r < d.rows && r <= 3; ++r) {
+            listing += (r > 1 ? ", " : "") + cell(r, d.col("name"));
+        }
+        note("Mode %s: %d rows x %d columns (%s%s)", mode, d.rows, d.cols, listing.c_str(), items > 3 ? ", ..." : "");
+        if (strcmp(mode, "queue") == 0) {
+            CHECK(items >= 3, "Mode queue: %d item(s), want the next tracks", items);
+            for (int r = 1; r < d.rows; ++r) {
+                CHECK(cell(r, col("position")) == std::to_string(r), "Mode queue row %d: position '%s'", r,
+                      cell(r, col("position")).c_str());
+                CHECK(cell(r, col("type")) == "track", "Mode queue row %d: type '%s'", r, cell(r, col("type")).c_str());
+                if (static_cast<size_t>(r) <= upcoming.size()) {
+                    check_track(r, upcoming[static_cast<size_t>(r) - 1]);
+                } else {
+                    fail("Mode queue row %d: the schedule has only %zu later track(s)", r, upcoming.size());
+                }
+            }
+        } else if (strcmp(mode, "recent") == 0) {
+            CHECK(items >= 1 && static_cast<size_t>(items) <= earlier.size(),
+                  "Mode recent: %d item(s), the schedule played %zu before", items, earlier.size());
+            for (int r = 1; r < d.rows && static_cast<size_t>(r) <= earlier.size(); ++r) {
+                check_track(r, earlier[static_cast<size_t>(r) - 1]);
+            }
+        } else {
+            CHECK(items >= 1, "Mode devices: no device");
+            bool playing_device = false;
+            for (int r = 1; r < d.rows; ++r) {
+                CHECK(!cell(r, col("name")).empty(), "Mode devices row %d has no name", r);
+                playing_device |= cell(r, col("name")) == device && cell(r, col("is_active")) == "1";
+            }
+            CHECK(playing_device, "Mode devices: no active device named '%s' (the now-playing device)",
+                  device.c_str());
+        }
+    }
+    CHECK(w.dat_inputs.set_string("Mode", "nowplaying"), "cannot set Mode back");
+    cook_both(w);
 }
 
 void run_messages_and_pulses(World& w) {
@@ -717,13 +1148,39 @@ void run_messages_and_pulses(World& w) {
     note("info: %s", infos.c_str());
     CHECK(!info.popup.empty(), "the info popup is empty");
 
-    // A source that cannot work yet must say so in red (or at least yellow), not fail silently.
+    // Messages come and go with their cause. Spotify without a client id cannot work: red.
+    char tokens[] = "/tmp/td-spotify-host-tokens-XXXXXX";  // an empty token cache: no saved login
+    CHECK(mkdtemp(tokens) != nullptr, "cannot make a temporary folder");
+    w.set_all("Tokencache", tokens);
+    w.set_all("Clientid", "");
     w.set_all("Source", "Spotify");
-    const bool told = cook_until(w, [&] {
-        return !w.chop_run->info.error.empty() || !w.chop_run->info.warning.empty();
-    });
-    CHECK(told, "Source Spotify gave neither an error nor a warning");
-    note("Source Spotify: error '%s', warning '%s'", w.chop_run->info.error.c_str(), w.chop_run->info.warning.c_str());
+    auto red = [&] { return !w.chop_run->info.error.empty() && !w.dat_run->info.error.empty(); };
+    CHECK(cook_until(w, red), "Source Spotify without a Clientid: no error (CHOP '%s', DAT '%s'; warning '%s')",
+          w.chop_run->info.error.c_str(), w.dat_run->info.error.c_str(), w.chop_run->info.warning.c_str());
+    CHECK(strstr(w.chop_run->info.error.c_str(), "Clientid") != nullptr,
+          "the missing client id error does not name the Clientid parameter: '%s'", w.chop_run->info.error.c_str());
+    CHECK(w.chop_run->value(c_status) == e.code("Error"), "no Clientid: status %g", w.chop_run->value(c_status));
+    note("Source Spotify, no Clientid: error '%s'", w.chop_run->info.error.c_str());
+
+    // With a client id but no saved login, the error goes and a warning asks for a login.
+    w.set_all("Clientid", "hostwarnclient");
+    auto yellow = [&] {
+        return w.chop_run->info.error.empty() && w.dat_run->info.error.empty() && !w.chop_run->info.warning.empty() &&
+               !w.dat_run->info.warning.empty();
+    };
+    CHECK(cook_until(w, yellow), "Clientid set: error '%s', warning '%s'", w.chop_run->info.error.c_str(),
+          w.chop_run->info.warning.c_str());
+    CHECK(strstr(w.chop_run->info.warning.c_str(), "Login") != nullptr, "the login warning does not say Login: '%s'",
+          w.chop_run->info.warning.c_str());
+    CHECK(w.chop_run->value(c_status) == e.code("LoginRequired"), "no login: status %g",
+          w.chop_run->value(c_status));
+    const char* auth = w.dat_out->value("auth_state");
+    CHECK(auth && strcmp(auth, "logged out") == 0, "no login: auth_state '%s'", auth ? auth : "(missing)");
+    note("Source Spotify, Clientid set: warning '%s'", w.chop_run->info.warning.c_str());
+
+    // Clearing the client id brings the error back.
+    w.set_all("Clientid", "");
+    CHECK(cook_until(w, red), "Clientid cleared: no error again (warning '%s')", w.chop_run->info.warning.c_str());
 
     w.set_all("Active", 0.0);
     w.chop_run->cook();
@@ -738,6 +1195,40 @@ void run_messages_and_pulses(World& w) {
           "inactive CHOP still shows '%s%s'", w.chop_run->info.error.c_str(), w.chop_run->info.warning.c_str());
     const char* status = w.dat_out->value("status");
     CHECK(status && e.text("Inactive") == status, "inactive DAT status '%s'", status ? status : "(missing)");
+    CHECK(rmdir(tokens) == 0, "the empty token cache %s is no longer empty (or gone)", tokens);
+
+    // A pulse the operator cannot act on leaves a note, which clears by itself: cook sparsely
+    // until it does, and bracket the moment with the time around the press.
+    const int64_t note_ns = e.pulse_note_ms * 1000000;
+    const int64_t pressed_from = now_ns();
+    w.chop->pulsePressed("Next", nullptr);
+    const int64_t pressed_to = now_ns();
+    cook_both(w);
+    const std::string pulse_note = w.chop_run->info.warning.c_str();
+    CHECK(!pulse_note.empty(), "Next while Active is off: no warning");
+    CHECK(w.dat_run->info.warning.empty(), "the DAT shows the CHOP's pulse note: '%s'", w.dat_run->info.warning.c_str());
+    int64_t last_seen = pressed_to, cleared = -1;
+    while (cleared < 0 && now_ns() < pressed_from + note_ns + 3000000000LL) {
+        sleep_ms(note_ns - (now_ns() - pressed_from) > 600000000LL ? 500 : 50);
+        const int64_t before_cook = now_ns();
+        cook_both(w);
+        if (w.chop_run->info.warning.empty()) {
+            cleared = now_ns();
+        } else {
+            last_seen = before_cook;
+            CHECK(pulse_note == w.chop_run->info.warning.c_str(), "the pulse note changed to '%s'",
+                  w.chop_run->info.warning.c_str());
+        }
+    }
+    CHECK(cleared > 0, "the pulse note '%s' never cleared", pulse_note.c_str());
+    CHECK(cleared < 0 || cleared >= pressed_from + note_ns, "the pulse note cleared after %.2f s, want %.2f s",
+          (cleared - pressed_from) * 1e-9, note_ns * 1e-9);
+    CHECK(last_seen < pressed_to + note_ns, "the pulse note still showed %.2f s after the press, want %.2f s",
+          (last_seen - pressed_to) * 1e-9, note_ns * 1e-9);
+    CHECK(w.chop_run->info.error.empty() && w.chop_run->value(c_status) == e.code("Inactive"),
+          "after the note: error '%s', status %g", w.chop_run->info.error.c_str(), w.chop_run->value(c_status));
+    note("Next while inactive: warning '%s', shown for %.2f s (cleared by %.2f s; documented %.2f s)",
+         pulse_note.c_str(), (last_seen - pressed_from) * 1e-9, (cleared - pressed_from) * 1e-9, note_ns * 1e-9);
 }
 
 void create_pair(World& w, Plugin& p) {
@@ -787,8 +1278,8 @@ int run_check(const char* lib, const char* exp_path) {
     note("vtable: %d method slots checked against the facts sheet", slots);
 
     Expectations exp;
-    if (!exp.load(exp_path)) {
-        fail("cannot read expectations %s", exp_path);
+    if (!exp.load(exp_path) || exp.phases.empty() || exp.transport_seed < 0 || exp.pulse_note_ms <= 0) {
+        fail("cannot read expectations %s (phases, transport seed, pulse note time)", exp_path);
         return 1;
     }
     const int threads0 = thread_count(), fds0 = fd_count();
@@ -831,6 +1322,9 @@ int run_check(const char* lib, const char* exp_path) {
         w.dat->setupParameters(&dat_page, nullptr);
         setup_and_check_parameters("CHOP", TDS_FAMILY_CHOP, w.tables, chop_page, w.chop_inputs);
         setup_and_check_parameters("DAT", TDS_FAMILY_DAT, w.tables, dat_page, w.dat_inputs);
+        check_promised_parameters("CHOP", TDS_FAMILY_CHOP, chop_page);
+        check_promised_parameters("DAT", TDS_FAMILY_DAT, dat_page);
+        check_host_refuses_bad_names();
 
         w.audio_l.assign(735, 0.25f);
         w.audio_r.assign(735, -0.25f);
@@ -843,9 +1337,12 @@ int run_check(const char* lib, const char* exp_path) {
         w.audio.channelData = w.audio_ptrs;
         w.audio.nameData = w.audio_names;
 
+        w.c_changed = w.tables.channel("track_changed");
         for (const Phase& ph : exp.phases) {
             run_phase(w, ph);
         }
+        run_transport(w);
+        run_modes(w);
         run_messages_and_pulses(w);
         for (HostInputs* in : {&w.chop_inputs, &w.dat_inputs}) {
             CHECK(in->unknown_lookups == 0, "the plugin asked for %d unknown parameter(s)", in->unknown_lookups);
@@ -894,6 +1391,182 @@ int run_check(const char* lib, const char* exp_path) {
     CHECK(thread_count() == threads0, "threads grew from %d to %d over load/unload", threads0, thread_count());
     CHECK(fd_count() == fds0, "open fds grew from %d to %d over load/unload", fds0, fd_count());
 
+    if (!g_failures.empty()) {
+        fprintf(stderr, "%zu check(s) failed\n", g_failures.size());
+        return 1;
+    }
+    note("all checks passed");
+    return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Operators of one Spotify account (tests/plugin.rs serves the Web API and saves the login)
+
+// One operator of the Spotify run, with what TD would own for it.
+struct SpotifyOp {
+    std::string path;
+    OP_NodeInfo node{};
+    HostParameters page;
+    HostInputs inputs;
+    std::unique_ptr<ChopRunner> chop;
+    std::unique_ptr<DatRunner> dat;
+    std::unique_ptr<HostDatOutput> dat_out;
+};
+
+int run_spotify(const char* lib, const char* exp_path, int chops) {
+    Expectations exp;
+    if (!exp.load(exp_path) || !exp.spotify.set) {
+        fail("cannot read the Spotify expectations %s", exp_path);
+        return 1;
+    }
+    const SpotifyRun& sp = exp.spotify;
+    const int threads0 = thread_count();
+    Plugin p;
+    std::string err;
+    if (!p.open(lib, err)) {
+        fail("%s", err.c_str());
+        return 1;
+    }
+    Tables t;
+    t.read(p);
+    const bool with_dat = chops > 1;
+    note("--- %d Spotify CHOP(s)%s for client id %s, %.1f s", chops, with_dat ? " and a DAT" : "",
+         sp.client_id.c_str(), sp.seconds);
+
+    std::vector<std::unique_ptr<SpotifyOp>> ops;
+    for (int i = 0; i < chops + (with_dat ? 1 : 0); ++i) {
+        std::unique_ptr<SpotifyOp> op(new SpotifyOp());
+        const bool dat = i == chops;
+        op->path = dat ? "/project1/spotify_dat1" : "/project1/spotify" + std::to_string(i + 1);
+        op->node.opPath = op->path.c_str();
+        op->node.opId = static_cast<uint32_t>(i + 1);
+        op->node.pluginPath = lib;
+        if (dat) {
+            op->dat.reset(new DatRunner());
+            op->dat_out.reset(new HostDatOutput());
+            op->dat->op = p.create_dat(&op->node);
+            op->dat->inputs = &op->inputs;
+            op->dat->out = op->dat_out.get();
+            if (op->dat->op) {
+                op->dat->op->setupParameters(&op->page, nullptr);
+            }
+        } else {
+            op->chop.reset(new ChopRunner());
+            op->chop->op = p.create_chop(&op->node);
+            op->chop->inputs = &op->inputs;
+            if (op->chop->op) {
+                op->chop->op->setupParameters(&op->page, nullptr);
+            }
+        }
+        if ((op->chop && !op->chop->op) || (op->dat && !op->dat->op)) {
+            fail("%s: create returned null", op->path.c_str());
+            return 1;
+        }
+        op->inputs.define(op->page);
+        CHECK(op->inputs.set_string("Source", "Spotify") && op->inputs.set_string("Clientid", sp.client_id.c_str()) &&
+                  op->inputs.set_string("Tokencache", sp.token_dir.c_str()) &&
+                  op->inputs.set_number("Pollinterval", 0.5),
+              "%s: cannot set the Spotify parameters", op->path.c_str());
+        ops.push_back(std::move(op));
+    }
+
+    const int c_playing = t.channel("playing"), c_duration = t.channel("duration"),
+              c_position = t.channel("position"), c_connected = t.channel("connected"),
+              c_status = t.channel("status");
+    const int i_threads = t.info("engine_threads"), i_requests = t.info("requests");
+    const int frames = static_cast<int>(sp.seconds * 60);
+    const int64_t period = 1000000000 / 60;
+    const int64_t t0 = now_ns();
+    int first_all_playing = -1;
+    uint64_t allocs = 0, frees = 0;
+    for (int k = 0; k < frames; ++k) {
+        sleep_until_ns(t0 + period * k);
+        bool all_playing = true;
+        for (auto& op : ops) {
+            if (op->chop) {
+                // The first cook applies the parameters and finds (or starts) the engine.
+                if (k > 0) {
+                    alloc_count_begin();
+                }
+                op->chop->cook();
+                if (k > 0) {
+                    const AllocCounts a = alloc_count_end();
+                    allocs += a.allocs;
+                    frees += a.frees;
+                }
+                all_playing &= op->chop->value(c_playing) == 1 &&
+                               std::fabs(op->chop->value(c_duration) - sp.duration_ms / 1000.0) < 2e-3;
+                CHECK(op->chop->problems == 0 && op->chop->info.problems == 0, "%s: output out of bounds",
+                      op->path.c_str());
+            } else {
+                op->dat->cook();
+                const char* name = op->dat_out->value("name");
+                all_playing &= name && sp.name == name;
+            }
+        }
+        if (all_playing && first_all_playing < 0) {
+            first_all_playing = k;
+        }
+    }
+    CHECK(allocs == 0 && frees == 0, "Spotify CHOP cooks made %llu allocations, %llu frees",
+          static_cast<unsigned long long>(allocs), static_cast<unsigned long long>(frees));
+    CHECK(first_all_playing >= 0, "the operators never all showed '%s' playing", sp.name.c_str());
+
+    // The last frame: every operator shows the one engine's view.
+    const ChopRunner& lead = *ops.front()->chop;
+    const float lead_requests = lead.info.chan_values[i_requests];
+    for (auto& op : ops) {
+        const InfoOutputs& info = op->chop ? op->chop->info : op->dat->info;
+        const char* who = op->path.c_str();
+        CHECK(info.error.empty() && info.warning.empty(), "%s shows '%s%s'", who, info.error.c_str(),
+              info.warning.c_str());
+        CHECK(info.chan_values[i_threads] == 1, "%s: engine_threads is %g, want 1", who, info.chan_values[i_threads]);
+        CHECK(std::fabs(info.chan_values[i_requests] - lead_requests) <= 1, "%s: requests %g, the first CHOP says %g",
+              who, info.chan_values[i_requests], lead_requests);
+        if (op->chop) {
+            const ChopRunner& c = *op->chop;
+            CHECK(c.value(c_playing) == 1 && c.value(c_connected) == 1 && c.value(c_status) == exp.code("Playing"),
+                  "%s: playing %g, connected %g, status %g", who, c.value(c_playing), c.value(c_connected),
+                  c.value(c_status));
+            CHECK(std::fabs(c.value(c_duration) - sp.duration_ms / 1000.0) < 2e-3, "%s: duration %g, want %g", who,
+                  c.value(c_duration), sp.duration_ms / 1000.0);
+            // Cooked microseconds apart from one snapshot: the same position, give or take.
+            CHECK(std::fabs(c.value(c_position) - lead.value(c_position)) < 0.05f, "%s: position %g, the first says %g",
+                  who, c.value(c_position), lead.value(c_position));
+        } else {
+            const HostDatOutput& d = *op->dat_out;
+            auto val = [&d](const char* f) { return std::string(d.value(f) ? d.value(f) : "(missing)"); };
+            CHECK(val("name") == sp.name && val("uri") == sp.uri && val("is_playing") == "1",
+                  "%s: '%s' (%s), is_playing %s; want '%s' (%s) playing", who, val("name").c_str(), val("uri").c_str(),
+                  val("is_playing").c_str(), sp.name.c_str(), sp.uri.c_str());
+            CHECK(val("source") == "spotify" && val("auth_state") == "logged in" && val("user") == sp.user,
+                  "%s: source '%s', auth_state '%s', user '%s'", who, val("source").c_str(), val("auth_state").c_str(),
+                  val("user").c_str());
+            CHECK(val("status") == exp.text("Playing"), "%s: status '%s'", who, val("status").c_str());
+        }
+        for (HostInputs* in : {&op->inputs}) {
+            CHECK(in->unknown_lookups == 0 && in->wrong_kind_lookups == 0 && in->other_calls == 0,
+                  "%s: %d unknown, %d wrong-kind, %d other OP_Inputs call(s)", who, in->unknown_lookups,
+                  in->wrong_kind_lookups, in->other_calls);
+        }
+    }
+    note("all %zu operators showed '%s' playing after %.2f s; engine_threads %g; the engine made %g request(s)",
+         ops.size(), sp.name.c_str(), first_all_playing / 60.0, lead.info.chan_values[i_threads], lead_requests);
+
+    const int threads_running = thread_count();
+    for (auto& op : ops) {
+        if (op->chop) {
+            p.destroy_chop(op->chop->op);
+        } else {
+            p.destroy_dat(op->dat->op);
+        }
+    }
+    ops.clear();
+    note("threads: %d before, %d while cooking, %d after the operators were destroyed", threads0, threads_running,
+         thread_count());
+    CHECK(thread_count() == threads0, "%d threads after the operators were destroyed, %d before", thread_count(),
+          threads0);
+    p.close();
     if (!g_failures.empty()) {
         fprintf(stderr, "%zu check(s) failed\n", g_failures.size());
         return 1;
@@ -1015,13 +1688,17 @@ int main(int argc, char** argv) {
     if (argc == 4 && strcmp(argv[1], "check") == 0) {
         return run_check(argv[2], argv[3]);
     }
+    if (argc == 5 && strcmp(argv[1], "spotify") == 0) {
+        return run_spotify(argv[2], argv[3], atoi(argv[4]) > 0 ? atoi(argv[4]) : 1);
+    }
     if ((argc == 3 || argc == 4) && strcmp(argv[1], "bench") == 0) {
         const int iterations = argc == 4 ? atoi(argv[3]) : 10000;
         return run_bench(argv[2], iterations > 0 ? iterations : 10000);
     }
     fprintf(stderr,
             "usage: %s check <plugin> <expectations.tsv>\n"
+            "       %s spotify <plugin> <expectations.tsv> <chops>\n"
             "       %s bench <plugin> [executes]\n",
-            argv[0], argv[0]);
+            argv[0], argv[0], argv[0]);
     return 2;
 }

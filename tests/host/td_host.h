@@ -366,7 +366,7 @@ private:
 class HostDatOutput final : public DAT_Output {
 public:
     static constexpr int kMaxRows = 128;
-    static constexpr int kMaxCols = 4;
+    static constexpr int kMaxCols = 10;  // the queue's 8 columns, with room
     static constexpr int kCell = 1024;
 
     DAT_OutDataType type = DAT_OutDataType::Text;
@@ -430,6 +430,16 @@ public:
     }
     bool getCellInt(int32_t, int32_t, int32_t*) override { return false; }
     bool getCellDouble(int32_t, int32_t, double*) override { return false; }
+
+    // Index of the header cell `name` in row 0, or -1.
+    int col(const char* name) const {
+        for (int32_t j = 0; j < cols; ++j) {
+            if (rows > 0 && strcmp(cells[0][j], name) == 0) {
+                return j;
+            }
+        }
+        return -1;
+    }
 
     // Value of the `field | value` row named `field`, or null.
     const char* value(const char* field) const {
