@@ -61,8 +61,17 @@ public:
     void info_dat_entries(int32_t index, int32_t n_entries, TD::OP_InfoDATEntries* entries);
 
 private:
+    // Parameters are static data: read once here, so a cook only asks TouchDesigner for values.
+    static constexpr uint32_t kMaxParams = 64;
+    struct Pushed {
+        uint32_t index;  // in the library's table
+        TdsParamInfo info;
+    };
+
     uint32_t family_;
     TdsInstance* instance_;
+    Pushed pushed_[kMaxParams];
+    uint32_t pushed_count_ = 0;
     char text_[1024];
 };
 

@@ -206,12 +206,25 @@ private:
 // ---------------------------------------------------------------------------------------------
 // Parameter values and inputs, as TD shows them to a cook.
 
+// FNV-1a over a NUL-terminated name: lets lookups skip string compares without allocating,
+// as TouchDesigner's own (hashed) parameter lookups would.
+inline uint64_t name_hash(const char* s) {
+    uint64_t h = 1469598103934665603ull;
+    for (; s && *s; ++s) {
+        h = (h ^ static_cast<unsigned char>(*s)) * 1099511628211ull;
+    }
+    return h;
+}
+
 struct HostPar {
     std::string name;
     std::string kind;
     double number = 0;
     std::string text;
     std::vector<std::string> menu;
+    uint64_t hash = 0;
+    bool is_text = false;    // String, Folder, File, Menu: read with getParString
+    bool is_number = false;  // Toggle, Int, Float, Pulse: read with getParInt/getParDouble
 };
 
 class HostInputs final : public OP_Inputs {
@@ -230,6 +243,9 @@ public:
             HostPar p;
             p.name = r.name;
             p.kind = r.kind;
+            p.hash = name_hash(p.name.c_str());
+            p.is_number = p.kind == "Toggle" || p.kind == "Int" || p.kind == "Float" || p.kind == "Pulse";
+            p.is_text = p.kind == "String" || p.kind == "Folder" || p.kind == "File";
             p.menu = r.menu_names;
             if (r.kind == "Menu" || r.kind == "StrMenu") {
                 set_menu(p, r.default_string);
@@ -288,7 +304,7 @@ public:
         if (!p) {
             return nullptr;
         }
-        if (p->kind == "Toggle" || p->kind == "Int" || p->kind == "Float" || p->kind == "Pulse") {
+        if (p->is_number) {
             ++wrong_kind_lookups;
             return nullptr;
         }
@@ -342,8 +358,9 @@ private:
     }
 
     const HostPar* find(const char* name) const {
+        const uint64_t h = name_hash(name);
         for (const HostPar& p : pars) {
-            if (name && p.name == name) {
+            if (name && p.hash == h && strcmp(p.name.c_str(), name) == 0) {
                 return &p;
             }
         }
@@ -354,7 +371,7 @@ private:
 
     const HostPar* numeric(const char* name, int32_t index) const {
         const HostPar* p = find(name);
-        if (p && (index != 0 || p->kind == "String" || p->kind == "Folder" || p->kind == "File")) {
+        if (p && (index != 0 || p->is_text)) {
             ++wrong_kind_lookups;
         }
         return p;
