@@ -70,12 +70,10 @@ void describe_operator(OP_CustomOPInfo& info, const char* op_type, const char* l
 Operator::Operator(uint32_t family) : family_(family), instance_(td_spotify_instance_new(family)) {
     text_[0] = '\0';
     const uint32_t count = td_spotify_param_count();
-    for (uint32_t i = 0; i < count && pushed_count_ < kMaxParams; ++i) {
+    for (uint32_t i = 0; i < count && params_count_ < kMaxParams; ++i) {
         TdsParamInfo p;
-        // Pulses arrive through pulsePressed; they have no value to push.
-        if (td_spotify_param_info(i, &p) == TDS_RESULT_OK && (p.families & family_) != 0 &&
-            p.kind != TDS_PARAM_KIND_PULSE) {
-            pushed_[pushed_count_++] = Pushed{i, p};
+        if (td_spotify_param_info(i, &p) == TDS_RESULT_OK && (p.families & family_) != 0) {
+            params_[params_count_++] = Param{i, p};
         }
     }
 }
@@ -86,9 +84,9 @@ void Operator::setup_parameters(OP_ParameterManager* manager) const {
     if (!manager) {
         return;
     }
-    for (uint32_t k = 0; k < pushed_count_; ++k) {
-        const uint32_t i = pushed_[k].index;
-        const TdsParamInfo& p = pushed_[k].info;
+    for (uint32_t k = 0; k < params_count_; ++k) {
+        const uint32_t i = params_[k].index;
+        const TdsParamInfo& p = params_[k].info;
         switch (p.kind) {
             case TDS_PARAM_KIND_TOGGLE: manager->appendToggle(numeric(p)); break;
             case TDS_PARAM_KIND_INT: manager->appendInt(numeric(p), 1); break;
@@ -116,9 +114,9 @@ void Operator::push_parameters(const OP_Inputs* inputs) const {
     if (!inputs) {
         return;
     }
-    for (uint32_t k = 0; k < pushed_count_; ++k) {
-        const uint32_t i = pushed_[k].index;
-        const TdsParamInfo& p = pushed_[k].info;
+    for (uint32_t k = 0; k < params_count_; ++k) {
+        const uint32_t i = params_[k].index;
+        const TdsParamInfo& p = params_[k].info;
         switch (p.kind) {
             case TDS_PARAM_KIND_TOGGLE:
             case TDS_PARAM_KIND_INT:

@@ -63,15 +63,15 @@ public:
 private:
     // Parameters are static data: read once here, so a cook only asks TouchDesigner for values.
     static constexpr uint32_t kMaxParams = 64;
-    struct Pushed {
+    struct Param {
         uint32_t index;  // in the library's table
         TdsParamInfo info;
     };
 
     uint32_t family_;
     TdsInstance* instance_;
-    Pushed pushed_[kMaxParams];
-    uint32_t pushed_count_ = 0;
+    Param params_[kMaxParams];  // this family's parameters, in table order
+    uint32_t params_count_ = 0;
     char text_[1024];
 };
 
