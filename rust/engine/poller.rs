@@ -39,6 +39,7 @@
 mod schedule;
 pub mod sync;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
@@ -59,7 +60,7 @@ use sync::SyncFilter;
 
 /// Follows one account's playback. Owned by the Spotify source; one request in flight at most.
 pub struct Poller {
-    client: ApiClient,
+    client: Arc<ApiClient>,
     timing: PollTiming,
     rng: StdRng,
     sync: SyncFilter,
@@ -109,7 +110,7 @@ impl Poller {
             None => StdRng::from_entropy(),
         };
         Poller {
-            client,
+            client: Arc::new(client),
             rng,
             sync: SyncFilter::new(now, window),
             shown: Playback::idle(now),
@@ -130,6 +131,11 @@ impl Poller {
     /// The Web API client, for the source's other calls (player commands, queue…).
     pub fn client(&self) -> &ApiClient {
         &self.client
+    }
+
+    /// The Web API client, to use while the poller itself is borrowed mutably.
+    pub fn shared_client(&self) -> Arc<ApiClient> {
+        Arc::clone(&self.client)
     }
 
     /// Counters so far (also in every update's state).
@@ -182,6 +188,11 @@ impl Poller {
     /// counters every update carries.
     pub fn count<T>(&mut self, exchange: &Exchange<T>) {
         self.state.stats.count(exchange);
+    }
+
+    /// Replaces the counters (the source counted its other calls into a copy).
+    pub fn set_stats(&mut self, stats: Stats) {
+        self.state.stats = stats;
     }
 
     /// Whether [`Poller::poll`] would make a request at `now`.
