@@ -89,7 +89,6 @@ impl SpotifySource {
     pub fn session(&self) -> &Session {
         &self.session
     }
-
 }
 
 /// What a logged-in call works with.

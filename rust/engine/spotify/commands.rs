@@ -65,7 +65,10 @@ pub async fn send(
                 ApiError::RateLimited { retry_after } => {
                     let wait = retry_after.unwrap_or(RATE_LIMIT_FALLBACK);
                     poller.rate_limited_until(exchange.received_at + wait);
-                    format!("Spotify asked us to slow down (429): {pulse:?} not sent, try again in {}", seconds(wait))
+                    format!(
+                        "Spotify asked us to slow down (429): {pulse:?} not sent, try again in {}",
+                        seconds(wait)
+                    )
                 }
                 other => format!("{pulse:?} failed: {}", other.user_message()),
             })

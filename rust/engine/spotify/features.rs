@@ -41,7 +41,8 @@ impl TrackFeatures {
         }
         if self.status.is_none() {
             if let Some(id) = &self.current {
-                self.status = self.cache.lookup(id, now).filter(|s| !matches!(s, FeatureStatus::Waiting { .. }));
+                self.status =
+                    self.cache.lookup(id, now).filter(|s| !matches!(s, FeatureStatus::Waiting { .. }));
             }
         }
         self.apply(playback);

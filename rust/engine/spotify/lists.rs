@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 
-use crate::api::client::{self, ApiClient};
+use crate::api::client::ApiClient;
 use crate::api::models::{Devices, Queue, RecentlyPlayed};
 use crate::api::{ApiError, TokenProvider};
 use crate::engine::poller::Poller;
@@ -70,7 +70,13 @@ impl ListFetcher {
 
     /// Fetches the tables that are due. Requests are counted in the poller's stats; a 429 makes
     /// the poller wait too (Spotify's limit is per app) and stops this round.
-    pub async fn refresh(&mut self, client: &ApiClient, tokens: &dyn TokenProvider, poller: &mut Poller, now: Instant) {
+    pub async fn refresh(
+        &mut self,
+        client: &ApiClient,
+        tokens: &dyn TokenProvider,
+        poller: &mut Poller,
+        now: Instant,
+    ) {
         let mut lists = Lists::clone(&self.lists);
         let due = |at: Option<Instant>| at.is_none_or(|at| now >= at);
         let mut limited = false;
@@ -86,6 +92,10 @@ impl ListFetcher {
                     Ok(recent) => lists.recent = Lists::table(recent.unwrap_or_default().rows()),
                     Err(limit) => limited = limit,
                 }
+            }
+            if limited {
+                // Still due: asked again as soon as the rate limit (which holds every call) ends.
+                self.tracks_due = None;
             }
         }
         if !limited && due(self.devices_due) {
@@ -116,7 +126,7 @@ async fn fetch<T: DeserializeOwned>(
         Ok(answer) => Ok(answer),
         Err(ApiError::RateLimited { retry_after }) => {
             let wait = retry_after.unwrap_or(RATE_LIMIT_FALLBACK);
-            poller.rate_limited_until(exchange.received_at.max(client::now()) + wait);
+            poller.rate_limited_until(exchange.received_at + wait);
             Err(true)
         }
         Err(e) => {
