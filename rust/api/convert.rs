@@ -48,7 +48,7 @@ impl CurrentPlayback {
 }
 
 /// Most rows a list table gets (Spotify sends about 20; a DAT should stay small).
-pub const MAX_LIST_ROWS: usize = 50;
+const MAX_LIST_ROWS: usize = 50;
 
 /// The cells every list shares: name, artists, album, duration_ms, uri, track_id.
 fn item_cells(item: &Item) -> [String; 6] {
