@@ -49,6 +49,9 @@ pub struct SpotifySource {
     /// The playback last handed to the engine (features applied), to publish again when the
     /// features arrive and to know whether `Playpause` pauses or plays.
     shown: Option<Playback>,
+    /// Whether playback runs after a `Playpause` the player poll has not confirmed yet, so a
+    /// second `Playpause` undoes the first.
+    assumed_playing: Option<bool>,
     /// A pulse's warning, until it expires.
     command_note: Option<(Instant, String)>,
 }
@@ -81,6 +84,7 @@ impl SpotifySource {
             features: TrackFeatures::default(),
             lists: ListFetcher::new(lists_every),
             shown: None,
+            assumed_playing: None,
             command_note: None,
         }
     }
@@ -101,8 +105,9 @@ struct Account<'a> {
 }
 
 impl Account<'_> {
-    /// A logged-in poll: the player when due, otherwise features and lists when due.
-    async fn poll(self, now: Instant) -> Update {
+    /// A logged-in poll: the player when due, otherwise features and lists when due. The flag
+    /// says whether the player was asked.
+    async fn poll(self, now: Instant) -> (Update, bool) {
         let Account { session, poller, features, lists, shown } = self;
         let client = poller.shared_client();
         let polling = poller.is_due(now);
@@ -137,7 +142,7 @@ impl Account<'_> {
         update.state.stats = poller.stats();
         update.state.lists = lists.lists();
         features.annotate(&mut update.state, now);
-        update
+        (update, polling)
     }
 }
 
@@ -189,7 +194,10 @@ impl Source for SpotifySource {
                 lists: &mut self.lists,
                 shown: &mut self.shown,
             };
-            let mut update = account.poll(now).await;
+            let (mut update, polled) = account.poll(now).await;
+            if polled {
+                self.assumed_playing = None;
+            }
             if let Some((until, note)) = &self.command_note {
                 if now < *until {
                     update.state.warning = Some(note.clone());
@@ -232,14 +240,13 @@ impl SpotifySource {
         if !matches!(self.session.view().state, AuthState::LoggedIn { .. }) {
             return Some(format!("{pulse:?} needs a Spotify login: pulse Login first"));
         }
-        let playing = self.shown.as_ref().is_some_and(|p| p.is_playing && p.item.is_some());
+        let playing = self
+            .assumed_playing
+            .unwrap_or_else(|| self.shown.as_ref().is_some_and(|p| p.is_playing && p.item.is_some()));
         let client = poller.shared_client();
         let note = commands::send(pulse, playing, &client, &self.session, poller).await;
         if note.is_none() && pulse == Pulse::PlayPause {
-            // Until the next poll says otherwise, a second Playpause undoes the first.
-            if let Some(shown) = &mut self.shown {
-                shown.is_playing = !playing;
-            }
+            self.assumed_playing = Some(!playing);
         }
         note
     }
