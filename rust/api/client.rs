@@ -1,4 +1,4 @@
-//! The Web API client: one GET at a time, each bounded by a connect and a total timeout.
+//! The Web API client: one request at a time, each bounded by a connect and a total timeout.
 //!
 //! [`ApiClient`] owns what every call shares (URLs, timeouts, the 401 → refresh → retry dance,
 //! status codes, body size and JSON parsing). Moving bytes is a [`Transport`]'s job: reqwest in
@@ -69,16 +69,43 @@ pub struct RawResponse {
     pub received_at: Instant,
 }
 
-/// Moves one GET request and its answer. Implementations must not retry, and need not time out
+/// The HTTP methods the Web API client uses. Player commands (`PUT`, `POST`) carry no body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Put,
+    Post,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Put => "PUT",
+            Method::Post => "POST",
+        }
+    }
+}
+
+/// Moves one request and its answer. Implementations must not retry, and need not time out
 /// (the client bounds every call).
 pub trait Transport: Send + Sync {
-    /// `GET url` with `Authorization: Bearer <bearer>`; reads the whole body, up to `max_body`.
-    fn get<'a>(
+    /// `method url` with `Authorization: Bearer <bearer>` and an empty body (`Content-Length: 0`
+    /// for `PUT`/`POST`, which Spotify insists on); reads the whole answer, up to `max_body`.
+    fn request<'a>(
         &'a self,
+        method: Method,
         url: &'a Url,
         bearer: &'a str,
         max_body: usize,
     ) -> BoxFuture<'a, Result<RawResponse, ApiError>>;
+}
+
+/// Per-call limits, for endpoints whose answers are larger or slower than the player's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub timeout: Duration,
+    pub max_body: usize,
 }
 
 /// The result of one logical call: possibly two requests (401, refresh, retry).
@@ -124,7 +151,7 @@ impl ApiClient {
 
     /// A client over any transport (simulations, tests).
     pub fn with_transport(options: ClientOptions, transport: Arc<dyn Transport>) -> Result<Self, ApiError> {
-        let player_url = endpoint(&options.api_url, PLAYER_PATH, PLAYER_QUERY)?;
+        let player_url = endpoint(&options.api_url, PLAYER_PATH, Some(PLAYER_QUERY))?;
         Ok(ApiClient { transport, options, player_url })
     }
 
@@ -137,6 +164,16 @@ impl ApiClient {
         self.get_json(&self.player_url, tokens).await
     }
 
+    /// The URL of `path` (e.g. `/v1/me/player/queue`) with an optional query, under the API's base.
+    pub fn url(&self, path: &str, query: Option<&str>) -> Result<Url, ApiError> {
+        endpoint(&self.options.api_url, path, query)
+    }
+
+    /// The client's own limits (the player's).
+    pub fn limits(&self) -> Limits {
+        Limits { timeout: self.options.timeout, max_body: self.options.max_body }
+    }
+
     /// GETs `url` as the logged-in user and parses a JSON answer.
     ///
     /// A 401 asks `tokens` for a fresh token once and retries once; a second 401 is
@@ -146,33 +183,75 @@ impl ApiClient {
         url: &Url,
         tokens: &dyn TokenProvider,
     ) -> Exchange<Option<T>> {
+        self.get_json_with(url, tokens, self.limits()).await
+    }
+
+    /// [`ApiClient::get_json`] with other limits (an audio analysis can be megabytes).
+    pub async fn get_json_with<T: DeserializeOwned>(
+        &self,
+        url: &Url,
+        tokens: &dyn TokenProvider,
+        limits: Limits,
+    ) -> Exchange<Option<T>> {
+        self.call(Method::Get, url, tokens, limits, |raw| interpret(raw)).await
+    }
+
+    /// Sends a player command (`PUT /v1/me/player/pause`, `POST /v1/me/player/next`…) with an
+    /// empty body. Any 2xx is done; a 404 is [`ApiError::NoActiveDevice`] (Spotify's
+    /// `NO_ACTIVE_DEVICE`: commands need a device that is playing or was recently).
+    pub async fn command(&self, method: Method, url: &Url, tokens: &dyn TokenProvider) -> Exchange<()> {
+        self.call(method, url, tokens, self.limits(), |raw| match raw.status {
+            200..=299 => Ok(()),
+            404 => Err(ApiError::NoActiveDevice),
+            _ => interpret::<serde::de::IgnoredAny>(raw).map(|_| ()),
+        })
+        .await
+    }
+
+    /// One logical call: a token, the request, and after a 401 one refresh and one retry.
+    async fn call<T>(
+        &self,
+        method: Method,
+        url: &Url,
+        tokens: &dyn TokenProvider,
+        limits: Limits,
+        read: impl FnOnce(&RawResponse) -> Result<T, ApiError>,
+    ) -> Exchange<T> {
         let start = now();
-        let mut exchange =
-            Exchange { result: Ok(None), requests: 0, failures: 0, sent_at: start, received_at: start };
-        exchange.result = self.get_json_inner(url, tokens, &mut exchange).await;
+        let mut exchange = Exchange {
+            result: Err(ApiError::Unauthorized),
+            requests: 0,
+            failures: 0,
+            sent_at: start,
+            received_at: start,
+        };
+        let raw = self.authorized(method, url, tokens, limits, &mut exchange).await;
+        exchange.result = raw.and_then(|raw| read(&raw));
         if exchange.result.is_err() && exchange.requests > 0 {
             exchange.failures += 1;
         }
         exchange
     }
 
-    async fn get_json_inner<T: DeserializeOwned, U>(
+    async fn authorized<U>(
         &self,
+        method: Method,
         url: &Url,
         tokens: &dyn TokenProvider,
+        limits: Limits,
         exchange: &mut Exchange<U>,
-    ) -> Result<Option<T>, ApiError> {
+    ) -> Result<RawResponse, ApiError> {
         let token = self.token(tokens.access_token()).await?;
-        let mut raw = self.send(url, &token, exchange).await?;
+        let mut raw = self.send(method, url, &token, limits, exchange).await?;
         if raw.status == 401 {
             exchange.failures += 1;
             let fresh = self.token(tokens.refresh_after_unauthorized(&token)).await?;
-            raw = self.send(url, &fresh, exchange).await?;
+            raw = self.send(method, url, &fresh, limits, exchange).await?;
             if raw.status == 401 {
                 return Err(ApiError::Unauthorized);
             }
         }
-        interpret(&raw)
+        Ok(raw)
     }
 
     async fn token(&self, fut: BoxFuture<'_, Result<String, TokenError>>) -> Result<String, ApiError> {
@@ -186,15 +265,17 @@ impl ApiClient {
 
     async fn send<U>(
         &self,
+        method: Method,
         url: &Url,
         token: &str,
+        limits: Limits,
         exchange: &mut Exchange<U>,
     ) -> Result<RawResponse, ApiError> {
         exchange.requests += 1;
         exchange.sent_at = now();
-        let timeout = self.options.timeout;
+        let timeout = limits.timeout;
         let outcome =
-            tokio::time::timeout(timeout, self.transport.get(url, token, self.options.max_body)).await;
+            tokio::time::timeout(timeout, self.transport.request(method, url, token, limits.max_body)).await;
         exchange.received_at = now();
         let raw = outcome.map_err(|_| ApiError::Timeout { after: timeout })??;
         exchange.received_at = raw.received_at;
@@ -203,7 +284,7 @@ impl ApiClient {
 }
 
 /// `base` + `path` + `query`, checked to be an absolute http(s) URL.
-fn endpoint(base: &str, path: &str, query: &str) -> Result<Url, ApiError> {
+fn endpoint(base: &str, path: &str, query: Option<&str>) -> Result<Url, ApiError> {
     let bad = |reason: &str| ApiError::BadUrl { url: base.to_owned(), reason: reason.to_owned() };
     let mut url =
         Url::parse(&format!("{}{path}", base.trim_end_matches('/'))).map_err(|e| bad(&e.to_string()))?;
@@ -213,7 +294,7 @@ fn endpoint(base: &str, path: &str, query: &str) -> Result<Url, ApiError> {
     if url.host_str().is_none_or(str::is_empty) {
         return Err(bad("it has no host"));
     }
-    url.set_query(Some(query));
+    url.set_query(query);
     Ok(url)
 }
 
@@ -284,7 +365,13 @@ impl ReqwestTransport {
         Ok(ReqwestTransport { http, connect_timeout: options.connect_timeout, timeout: options.timeout })
     }
 
-    async fn get_inner(&self, url: &Url, bearer: &str, max_body: usize) -> Result<RawResponse, ApiError> {
+    async fn send(
+        &self,
+        method: Method,
+        url: &Url,
+        bearer: &str,
+        max_body: usize,
+    ) -> Result<RawResponse, ApiError> {
         let host = url.host_str().unwrap_or_default();
         let mut auth = HeaderValue::from_str(&format!("Bearer {bearer}")).map_err(|_| {
             ApiError::Token(TokenError::LoginRequired {
@@ -293,9 +380,14 @@ impl ReqwestTransport {
         })?;
         // Keeps the token out of any Debug output of the request.
         auth.set_sensitive(true);
-        let mut response = self
-            .http
-            .get(url.clone())
+        let request = match method {
+            Method::Get => self.http.get(url.clone()),
+            // An explicit empty body, so reqwest sends `Content-Length: 0` (Spotify answers 411
+            // to a bodiless PUT/POST without it).
+            Method::Put => self.http.put(url.clone()).body(Vec::new()),
+            Method::Post => self.http.post(url.clone()).body(Vec::new()),
+        };
+        let mut response = request
             .header(AUTHORIZATION, auth)
             .header(ACCEPT, "application/json")
             .send()
@@ -344,13 +436,14 @@ impl ReqwestTransport {
 }
 
 impl Transport for ReqwestTransport {
-    fn get<'a>(
+    fn request<'a>(
         &'a self,
+        method: Method,
         url: &'a Url,
         bearer: &'a str,
         max_body: usize,
     ) -> BoxFuture<'a, Result<RawResponse, ApiError>> {
-        Box::pin(self.get_inner(url, bearer, max_body))
+        Box::pin(self.send(method, url, bearer, max_body))
     }
 }
 
@@ -378,10 +471,12 @@ mod tests {
 
     #[test]
     fn endpoints_are_checked() {
-        let u = endpoint("http://127.0.0.1:9/", PLAYER_PATH, PLAYER_QUERY).unwrap();
+        let u = endpoint("http://127.0.0.1:9/", PLAYER_PATH, Some(PLAYER_QUERY)).unwrap();
         assert_eq!(u.as_str(), "http://127.0.0.1:9/v1/me/player?additional_types=episode");
-        assert!(matches!(endpoint("ftp://x", PLAYER_PATH, ""), Err(ApiError::BadUrl { .. })));
-        assert!(matches!(endpoint("not a url", PLAYER_PATH, ""), Err(ApiError::BadUrl { .. })));
+        let u = endpoint("http://127.0.0.1:9", "/v1/me/player/next", None).unwrap();
+        assert_eq!(u.as_str(), "http://127.0.0.1:9/v1/me/player/next");
+        assert!(matches!(endpoint("ftp://x", PLAYER_PATH, None), Err(ApiError::BadUrl { .. })));
+        assert!(matches!(endpoint("not a url", PLAYER_PATH, None), Err(ApiError::BadUrl { .. })));
     }
 
     #[test]

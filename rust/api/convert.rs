@@ -2,7 +2,9 @@
 
 use std::time::Instant;
 
-use super::models::{CurrentPlayback, Image, PlayableItem, PlayingType, RepeatState};
+use super::models::{
+    CurrentPlayback, Devices, Image, PlayableItem, PlayingType, Queue, RecentlyPlayed, RepeatState,
+};
 use crate::engine::playback::{Device, Item, ItemKind, Playback, Repeat};
 
 /// Name shown while an ad plays (Spotify sends `item: null` with `currently_playing_type: ad`).
@@ -42,6 +44,79 @@ impl CurrentPlayback {
             item,
             slew: None,
         }
+    }
+}
+
+/// Most rows a list table gets (Spotify sends about 20; a DAT should stay small).
+const MAX_LIST_ROWS: usize = 50;
+
+/// The cells every list shares: name, artists, album, duration_ms, uri, track_id.
+fn item_cells(item: &Item) -> [String; 6] {
+    [
+        item.name.clone(),
+        item.artists.join(", "),
+        item.album.clone(),
+        item.duration_ms.to_string(),
+        item.uri.clone(),
+        item.id.clone().unwrap_or_default(),
+    ]
+}
+
+impl Queue {
+    /// Rows in [`crate::schema::QUEUE_COLUMNS`] order; positions count from 1 (next up).
+    pub fn rows(&self) -> Vec<Vec<String>> {
+        self.queue
+            .iter()
+            .take(MAX_LIST_ROWS)
+            .enumerate()
+            .map(|(i, entry)| {
+                let item = to_item(entry, None);
+                let mut row = vec![(i + 1).to_string()];
+                row.extend(item_cells(&item));
+                row.push(item.kind.as_str().to_owned());
+                row
+            })
+            .collect()
+    }
+}
+
+impl RecentlyPlayed {
+    /// Rows in [`crate::schema::RECENT_COLUMNS`] order, newest first; entries without a track
+    /// are skipped.
+    pub fn rows(&self) -> Vec<Vec<String>> {
+        self.items
+            .iter()
+            .filter_map(|played| {
+                let item = to_item(played.track.as_ref()?, Some(PlayingType::Track));
+                let mut row = vec![played.played_at.clone().unwrap_or_default()];
+                row.extend(item_cells(&item));
+                row.push(played.context.as_ref().and_then(|c| c.uri.clone()).unwrap_or_default());
+                Some(row)
+            })
+            .take(MAX_LIST_ROWS)
+            .collect()
+    }
+}
+
+impl Devices {
+    /// Rows in [`crate::schema::DEVICE_COLUMNS`] order.
+    pub fn rows(&self) -> Vec<Vec<String>> {
+        self.devices
+            .iter()
+            .take(MAX_LIST_ROWS)
+            .map(|d| {
+                vec![
+                    d.name.clone().unwrap_or_default(),
+                    d.kind.clone().unwrap_or_default(),
+                    u8::from(d.is_active.unwrap_or(false)).to_string(),
+                    d.volume_percent
+                        .filter(|v| v.is_finite())
+                        .map(|v| v.clamp(0.0, 100.0).round().to_string())
+                        .unwrap_or_default(),
+                    d.id.clone().unwrap_or_default(),
+                ]
+            })
+            .collect()
     }
 }
 

@@ -78,6 +78,9 @@ pub enum ApiError {
     /// 429; `retry_after` is Spotify's `Retry-After`, when it sent a usable one.
     #[error("rate limited (429), retry after {retry_after:?}")]
     RateLimited { retry_after: Option<Duration> },
+    /// 404 to a player command: no device is active (Spotify's `NO_ACTIVE_DEVICE`).
+    #[error("no active device (404)")]
+    NoActiveDevice,
     /// 5xx.
     #[error("server error (HTTP {status})")]
     Server { status: u16 },
@@ -125,6 +128,7 @@ impl ApiError {
             ApiError::BadUrl { .. }
             | ApiError::ClientInit { .. }
             | ApiError::Forbidden { .. }
+            | ApiError::NoActiveDevice
             | ApiError::Http { .. } => ErrorClass::Fatal,
         }
     }
@@ -155,7 +159,7 @@ impl ApiError {
                 "Spotify rejected the login even after a refresh: log in again (pulse Login)".to_owned()
             }
             ApiError::Forbidden { reason: ForbiddenReason::PremiumRequired } => {
-                "Spotify Premium is required for playback control (403 PREMIUM_REQUIRED)".to_owned()
+                "Playback control needs Spotify Premium (Spotify answered 403 PREMIUM_REQUIRED)".to_owned()
             }
             ApiError::Forbidden { reason: ForbiddenReason::NotAllowed } => {
                 "Spotify refused this account (403). A Development Mode app serves at most 5 users, each \
@@ -167,8 +171,11 @@ impl ApiError {
                 format!("Spotify asked us to slow down (429): next request in {}", seconds(*after))
             }
             ApiError::RateLimited { retry_after: None } => "Spotify asked us to slow down (429)".to_owned(),
+            ApiError::NoActiveDevice => {
+                "No active Spotify device: start playing in a Spotify app first".to_owned()
+            }
             ApiError::Server { status } => format!("Spotify is having trouble (HTTP {status})"),
-            ApiError::Http { status } => format!("Spotify answered HTTP {status} to the playback request"),
+            ApiError::Http { status } => format!("Spotify answered HTTP {status} to a request"),
             ApiError::Malformed { kind, .. } => {
                 format!("Spotify sent an answer that is {}; kept the last good data", kind.describe())
             }

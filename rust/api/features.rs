@@ -15,8 +15,13 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeOwned, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+
+use super::client::{ApiClient, Limits};
+use super::error::{seconds, ApiError};
+use super::TokenProvider;
+use crate::engine::snapshot::Stats;
 
 use crate::engine::playback::{Features, Item};
 use crate::engine::tempo::phase::{Analysis, Segment};
@@ -55,7 +60,8 @@ impl fmt::Display for Endpoint {
     }
 }
 
-/// Why features could not be had.
+/// Why features could not be had. Transport, token and server failures are the API client's
+/// [`ApiError`]s; only what this module treats differently gets its own variant.
 #[derive(Debug, thiserror::Error)]
 pub enum FeaturesError {
     /// Not a base-62 Spotify id (a local file, an ad): never sent.
@@ -66,26 +72,35 @@ pub enum FeaturesError {
     Forbidden { what: Endpoint },
     #[error("Spotify has no {what} for this track (HTTP 404)")]
     NotFound { what: Endpoint },
-    /// The token was refused: the caller refreshes it and asks again.
-    #[error("Spotify refused the access token for {what} (HTTP 401)")]
-    Unauthorized { what: Endpoint },
     #[error("Spotify rate-limited {what} (HTTP 429), retry after {retry_after:?}")]
     RateLimited { what: Endpoint, retry_after: Option<Duration> },
-    #[error("Spotify answered HTTP {status} to {what}")]
-    Http { what: Endpoint, status: u16 },
-    #[error("could not reach Spotify for {what}")]
-    Network {
-        what: Endpoint,
-        #[source]
-        source: reqwest::Error,
-    },
     /// The body was not what the endpoint documents. The reason names the position, never the
     /// content.
     #[error("unreadable {what} from Spotify: {reason}")]
     Decode { what: Endpoint, reason: String },
+    /// Anything else the client reports (offline, timeout, 5xx, login refused…).
+    #[error("{what} failed")]
+    Api {
+        what: Endpoint,
+        #[source]
+        source: ApiError,
+    },
 }
 
 impl FeaturesError {
+    /// The client's error, sorted into what this module treats differently.
+    fn from_api(what: Endpoint, error: ApiError) -> FeaturesError {
+        match error {
+            ApiError::Forbidden { .. } => FeaturesError::Forbidden { what },
+            ApiError::Http { status: 404 } | ApiError::NoActiveDevice => FeaturesError::NotFound { what },
+            ApiError::RateLimited { retry_after } => FeaturesError::RateLimited { what, retry_after },
+            ApiError::Malformed { .. } | ApiError::TooLarge { .. } => {
+                FeaturesError::Decode { what, reason: error.to_string() }
+            }
+            source => FeaturesError::Api { what, source },
+        }
+    }
+
     /// Short, actionable text for TouchDesigner.
     pub fn user_message(&self) -> String {
         match self {
@@ -93,14 +108,12 @@ impl FeaturesError {
             FeaturesError::InvalidId { .. } | FeaturesError::NotFound { .. } => {
                 "No audio features for this item".to_owned()
             }
-            FeaturesError::Unauthorized { .. } => "Login expired: pulse Login".to_owned(),
             FeaturesError::RateLimited { retry_after, .. } => match retry_after {
-                Some(d) => format!("Spotify asked to slow down; audio features retry in {} s", d.as_secs()),
+                Some(d) => format!("Spotify asked to slow down; audio features retry in {}", seconds(*d)),
                 None => "Spotify asked to slow down; audio features retry later".to_owned(),
             },
-            FeaturesError::Http { status, .. } => format!("Audio features failed (HTTP {status}); retrying"),
-            FeaturesError::Network { .. } => "Audio features: Spotify unreachable; retrying".to_owned(),
             FeaturesError::Decode { .. } => "Audio features: unexpected answer from Spotify".to_owned(),
+            FeaturesError::Api { source, .. } => format!("Audio features: {}", source.user_message()),
         }
     }
 }
@@ -211,33 +224,25 @@ impl AudioFeatures {
     }
 }
 
-/// `GET {api_url}/v1/audio-features/{track_id}`.
+/// `GET {api_url}/v1/audio-features/{track_id}` through `client` (its timeouts, token refresh
+/// and error handling), counted in `stats`.
 pub async fn fetch_audio_features(
-    client: &reqwest::Client,
-    api_url: &str,
-    token: &str,
+    client: &ApiClient,
+    tokens: &dyn TokenProvider,
     track_id: &str,
+    stats: &mut Stats,
 ) -> Result<AudioFeatures, FeaturesError> {
-    let body = get(client, api_url, token, track_id, Endpoint::Features).await?;
-    decode(&body, Endpoint::Features)
+    get(client, tokens, track_id, Endpoint::Features, stats).await
 }
 
-/// `GET {api_url}/v1/audio-analysis/{track_id}`.
+/// `GET {api_url}/v1/audio-analysis/{track_id}`, like [`fetch_audio_features`].
 pub async fn fetch_audio_analysis(
-    client: &reqwest::Client,
-    api_url: &str,
-    token: &str,
+    client: &ApiClient,
+    tokens: &dyn TokenProvider,
     track_id: &str,
+    stats: &mut Stats,
 ) -> Result<AudioAnalysis, FeaturesError> {
-    let body = get(client, api_url, token, track_id, Endpoint::Analysis).await?;
-    decode(&body, Endpoint::Analysis)
-}
-
-fn decode<T: for<'de> Deserialize<'de>>(body: &[u8], what: Endpoint) -> Result<T, FeaturesError> {
-    serde_json::from_slice(body).map_err(|e| FeaturesError::Decode {
-        what,
-        reason: format!("{:?} error at line {} column {}", e.classify(), e.line(), e.column()),
-    })
+    get(client, tokens, track_id, Endpoint::Analysis, stats).await
 }
 
 /// Whether `id` looks like a Spotify id (base 62), so it can go into a URL path as is.
@@ -245,13 +250,13 @@ fn valid_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
-async fn get(
-    client: &reqwest::Client,
-    api_url: &str,
-    token: &str,
+async fn get<T: DeserializeOwned>(
+    client: &ApiClient,
+    tokens: &dyn TokenProvider,
     track_id: &str,
     what: Endpoint,
-) -> Result<Vec<u8>, FeaturesError> {
+    stats: &mut Stats,
+) -> Result<T, FeaturesError> {
     if !valid_id(track_id) {
         return Err(FeaturesError::InvalidId { id: track_id.chars().take(64).collect() });
     }
@@ -259,35 +264,17 @@ async fn get(
         Endpoint::Features => "audio-features",
         Endpoint::Analysis => "audio-analysis",
     };
-    let url = format!("{}/v1/{path}/{track_id}", api_url.trim_end_matches('/'));
-    let network = |e: reqwest::Error| FeaturesError::Network { what, source: e.without_url() };
-    let response =
-        client.get(url).bearer_auth(token).timeout(REQUEST_TIMEOUT).send().await.map_err(network)?;
-    let status = response.status().as_u16();
-    match status {
-        200 => {}
-        401 => return Err(FeaturesError::Unauthorized { what }),
-        403 => return Err(FeaturesError::Forbidden { what }),
-        404 => return Err(FeaturesError::NotFound { what }),
-        429 => {
-            let retry_after = response
-                .headers()
-                .get(reqwest::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(Duration::from_secs);
-            return Err(FeaturesError::RateLimited { what, retry_after });
-        }
-        _ => return Err(FeaturesError::Http { what, status }),
+    let url =
+        client.url(&format!("/v1/{path}/{track_id}"), None).map_err(|e| FeaturesError::from_api(what, e))?;
+    let limits = Limits { timeout: REQUEST_TIMEOUT, max_body: MAX_BODY };
+    let exchange = client.get_json_with::<T>(&url, tokens, limits).await;
+    stats.count(&exchange);
+    match exchange.result {
+        Ok(Some(body)) => Ok(body),
+        // 200 with no body, or 204: nothing to show for this track.
+        Ok(None) => Err(FeaturesError::NotFound { what }),
+        Err(e) => Err(FeaturesError::from_api(what, e)),
     }
-    if response.content_length().is_some_and(|n| n > MAX_BODY as u64) {
-        return Err(FeaturesError::Decode { what, reason: "body too large".to_owned() });
-    }
-    let body = response.bytes().await.map_err(network)?;
-    if body.len() > MAX_BODY {
-        return Err(FeaturesError::Decode { what, reason: "body too large".to_owned() });
-    }
-    Ok(body.to_vec())
 }
 
 /// Tempo-like knowledge of one track, ready for [`crate::engine::playback::Item`].
@@ -366,15 +353,15 @@ impl FeatureCache {
     }
 
     /// Features of `track_id`: from the cache, or fetched (features, then analysis) and cached.
-    /// `Err` is a failure worth retrying (after [`FeatureStatus::Waiting`]); a 401 is returned
-    /// as is so the caller can refresh the token and ask again.
+    /// `Err` is a failure worth retrying (after [`FeatureStatus::Waiting`]). Every request made is
+    /// counted in `stats`.
     pub async fn get(
         &mut self,
-        client: &reqwest::Client,
-        api_url: &str,
-        token: &str,
+        client: &ApiClient,
+        tokens: &dyn TokenProvider,
         track_id: &str,
         now: Instant,
+        stats: &mut Stats,
     ) -> Result<FeatureStatus, FeaturesError> {
         if let Some(known) = self.lookup(track_id, now) {
             if let FeatureStatus::Available(_) | FeatureStatus::Missing = known {
@@ -382,14 +369,14 @@ impl FeatureCache {
             }
             return Ok(known);
         }
-        let features = match fetch_audio_features(client, api_url, token, track_id).await {
+        let features = match fetch_audio_features(client, tokens, track_id, stats).await {
             Ok(f) => f,
             Err(e) => return self.failed(track_id, e, now),
         };
         let analysis = if self.analysis_blocked {
             None
         } else {
-            match fetch_audio_analysis(client, api_url, token, track_id).await {
+            match fetch_audio_analysis(client, tokens, track_id, stats).await {
                 Ok(a) => Some(Arc::new(a.to_analysis())),
                 Err(FeaturesError::Forbidden { .. }) => {
                     self.analysis_blocked = true;
@@ -447,12 +434,11 @@ impl FeatureCache {
                 self.insert(track_id, Entry::Missing);
                 Ok(FeatureStatus::Missing)
             }
-            FeaturesError::Unauthorized { .. } => Err(error),
             FeaturesError::RateLimited { retry_after, .. } => {
                 self.retry_at = Some(now + retry_after.unwrap_or(RETRY_AFTER_FAILURE));
                 Err(error)
             }
-            FeaturesError::Http { .. } | FeaturesError::Network { .. } | FeaturesError::Decode { .. } => {
+            FeaturesError::Api { .. } | FeaturesError::Decode { .. } => {
                 self.retry_at = Some(now + RETRY_AFTER_FAILURE);
                 Err(error)
             }
@@ -563,6 +549,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::{ClientOptions, StaticToken};
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::thread::JoinHandle;
 
@@ -617,8 +604,19 @@ mod tests {
         }
     }
 
-    fn client() -> reqwest::Client {
-        reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap()
+    impl FakeApi {
+        /// The Web API client the engine uses, pointed at this fake.
+        fn client(&self) -> ApiClient {
+            let options = ClientOptions {
+                api_url: self.url.clone(),
+                ..ClientOptions::from_config(&crate::config::SpotifyConfig::default())
+            };
+            ApiClient::new(options).unwrap()
+        }
+    }
+
+    fn token(t: &str) -> StaticToken {
+        StaticToken::new(t, "test")
     }
 
     const FEATURES: &str = r#"{"danceability":0.735,"energy":0.578,"key":5,"loudness":-11.84,"mode":0,
@@ -640,18 +638,23 @@ mod tests {
         let api =
             FakeApi::start(|_| (403, r#"{"error":{"status":403,"message":"Forbidden"}}"#.into(), vec![]));
         let mut cache = FeatureCache::new();
+        let mut stats = Stats::default();
         let t0 = Instant::now();
-        let status = cache.get(&client(), &api.url, "sentinel-token", "06AKEBrKUckW0KREUWRnvT", t0).await;
+        let status = cache
+            .get(&api.client(), &token("sentinel-token"), "06AKEBrKUckW0KREUWRnvT", t0, &mut stats)
+            .await;
         assert!(matches!(status, Ok(FeatureStatus::Blocked)), "{status:?}");
         assert_eq!(api.hits(), vec!["/v1/audio-features/06AKEBrKUckW0KREUWRnvT Bearer sentinel-token"]);
 
         // Other tracks, later: no more requests.
         for id in ["4uLU6hMCjMI75M1A2tKUQC", "06AKEBrKUckW0KREUWRnvT"] {
-            let status =
-                cache.get(&client(), &api.url, "sentinel-token", id, t0 + Duration::from_secs(60)).await;
+            let status = cache
+                .get(&api.client(), &token("sentinel-token"), id, t0 + Duration::from_secs(60), &mut stats)
+                .await;
             assert!(matches!(status, Ok(FeatureStatus::Blocked)));
         }
         assert_eq!(api.hits().len(), 1, "a 403 must not be asked again");
+        assert_eq!((stats.requests, stats.errors), (1, 1), "counted like any other request");
 
         // Shown once: a warning for a while, then only the row.
         assert_eq!(cache.notice(t0), Some(UNAVAILABLE_WARNING));
@@ -688,9 +691,12 @@ mod tests {
             }
         });
         let mut cache = FeatureCache::new();
+        let mut stats = Stats::default();
         let now = Instant::now();
         let id = "06AKEBrKUckW0KREUWRnvT";
-        let Ok(FeatureStatus::Available(t)) = cache.get(&client(), &api.url, "tok", id, now).await else {
+        let Ok(FeatureStatus::Available(t)) =
+            cache.get(&api.client(), &token("tok"), id, now, &mut stats).await
+        else {
             panic!("features expected")
         };
         let f = t.features;
@@ -703,7 +709,7 @@ mod tests {
         assert_eq!(a.sections(), &[0.0, 20.1]);
         assert_eq!(a.segments().len(), 1);
         assert_eq!(api.hits().len(), 2);
-        let again = cache.get(&client(), &api.url, "tok", id, now).await.unwrap();
+        let again = cache.get(&api.client(), &token("tok"), id, now, &mut stats).await.unwrap();
         let mut item = Item::default();
         again.apply_to(&mut item);
         assert_eq!(item.features, Some(t.features));
@@ -723,17 +729,36 @@ mod tests {
             (404, String::new(), vec![])
         });
         let mut cache = FeatureCache::new();
+        let mut stats = Stats::default();
         let now = Instant::now();
-        assert_eq!(cache.get(&client(), &api.url, "t", "aaa", now).await.unwrap(), FeatureStatus::Missing);
-        assert_eq!(cache.get(&client(), &api.url, "t", "aaa", now).await.unwrap(), FeatureStatus::Missing);
+        assert_eq!(
+            cache.get(&api.client(), &token("t"), "aaa", now, &mut stats).await.unwrap(),
+            FeatureStatus::Missing
+        );
+        assert_eq!(
+            cache.get(&api.client(), &token("t"), "aaa", now, &mut stats).await.unwrap(),
+            FeatureStatus::Missing
+        );
         assert_eq!(api.hits().len(), 1);
-        assert_eq!(cache.get(&client(), &api.url, "t", "bbb", now).await.unwrap(), FeatureStatus::Missing);
-        assert_eq!(cache.get(&client(), &api.url, "t", "ccc", now).await.unwrap(), FeatureStatus::Blocked);
-        assert_eq!(cache.get(&client(), &api.url, "t", "ddd", now).await.unwrap(), FeatureStatus::Blocked);
+        assert_eq!(
+            cache.get(&api.client(), &token("t"), "bbb", now, &mut stats).await.unwrap(),
+            FeatureStatus::Missing
+        );
+        assert_eq!(
+            cache.get(&api.client(), &token("t"), "ccc", now, &mut stats).await.unwrap(),
+            FeatureStatus::Blocked
+        );
+        assert_eq!(
+            cache.get(&api.client(), &token("t"), "ddd", now, &mut stats).await.unwrap(),
+            FeatureStatus::Blocked
+        );
         assert_eq!(api.hits().len(), 3);
         // Local files have no id worth sending.
         let mut fresh = FeatureCache::new();
-        assert_eq!(fresh.get(&client(), &api.url, "t", "../me", now).await.unwrap(), FeatureStatus::Missing);
+        assert_eq!(
+            fresh.get(&api.client(), &token("t"), "../me", now, &mut stats).await.unwrap(),
+            FeatureStatus::Missing
+        );
         assert_eq!(api.hits().len(), 3);
     }
 
@@ -741,23 +766,28 @@ mod tests {
     async fn a_429_waits_for_retry_after() {
         let api = FakeApi::start(|_| (429, String::new(), vec![("Retry-After", "3")]));
         let mut cache = FeatureCache::new();
+        let mut stats = Stats::default();
         let now = Instant::now();
-        let err = cache.get(&client(), &api.url, "t", "aaa", now).await.unwrap_err();
+        let err = cache.get(&api.client(), &token("t"), "aaa", now, &mut stats).await.unwrap_err();
         assert!(
             matches!(err, FeaturesError::RateLimited { retry_after: Some(d), .. } if d == Duration::from_secs(3))
         );
         assert!(err.user_message().contains("3 s"));
-        let waiting = cache.get(&client(), &api.url, "t", "bbb", now + Duration::from_secs(2)).await.unwrap();
+        let waiting = cache
+            .get(&api.client(), &token("t"), "bbb", now + Duration::from_secs(2), &mut stats)
+            .await
+            .unwrap();
         assert_eq!(waiting, FeatureStatus::Waiting { until: now + Duration::from_secs(3) });
         assert_eq!(api.hits().len(), 1, "nothing asked before Retry-After");
-        let _ = cache.get(&client(), &api.url, "t", "bbb", now + Duration::from_secs(3)).await;
+        let _ = cache.get(&api.client(), &token("t"), "bbb", now + Duration::from_secs(3), &mut stats).await;
         assert_eq!(api.hits().len(), 2);
     }
 
     #[tokio::test]
     async fn malformed_bodies_are_errors_without_the_body() {
         let api = FakeApi::start(|_| (200, r#"{"tempo": [secret-ish"#.into(), vec![]));
-        let err = fetch_audio_features(&client(), &api.url, "t", "aaa").await.unwrap_err();
+        let err =
+            fetch_audio_features(&api.client(), &token("t"), "aaa", &mut Stats::default()).await.unwrap_err();
         let text = format!("{err} {err:?}");
         assert!(matches!(err, FeaturesError::Decode { .. }), "{text}");
         assert!(!text.contains("secret-ish"), "{text}");

@@ -46,6 +46,50 @@ pub struct DeviceObject {
     pub kind: Option<String>,
     #[serde(deserialize_with = "lenient")]
     pub volume_percent: Option<f64>,
+    /// Can be `null` (restricted devices).
+    #[serde(deserialize_with = "lenient")]
+    pub id: Option<String>,
+    #[serde(deserialize_with = "lenient")]
+    pub is_active: Option<bool>,
+}
+
+/// `GET /v1/me/player/queue`: what plays now and next (tracks and episodes alike).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct Queue {
+    #[serde(deserialize_with = "lenient_object")]
+    pub currently_playing: Option<PlayableItem>,
+    #[serde(deserialize_with = "lenient_vec")]
+    pub queue: Vec<PlayableItem>,
+}
+
+/// `GET /v1/me/player/recently-played`: a page of play history, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct RecentlyPlayed {
+    #[serde(deserialize_with = "lenient_vec")]
+    pub items: Vec<PlayHistory>,
+}
+
+/// One play in [`RecentlyPlayed`].
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct PlayHistory {
+    #[serde(deserialize_with = "lenient_object")]
+    pub track: Option<PlayableItem>,
+    /// ISO 8601, shown as sent.
+    #[serde(deserialize_with = "lenient")]
+    pub played_at: Option<String>,
+    #[serde(deserialize_with = "lenient_object")]
+    pub context: Option<Context>,
+}
+
+/// `GET /v1/me/player/devices`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct Devices {
+    #[serde(deserialize_with = "lenient_vec")]
+    pub devices: Vec<DeviceObject>,
 }
 
 /// What is being played from. Only the URI is shown, so the `type` (which grows new values
@@ -246,6 +290,32 @@ mod tests {
         let p = parse(r#"{"repeat_state": "shuffle-repeat", "currently_playing_type": "audiobook_chapter"}"#);
         assert_eq!(p.repeat_state, Some(RepeatState::Other));
         assert_eq!(p.currently_playing_type, Some(PlayingType::Other));
+    }
+
+    #[test]
+    fn lists_tolerate_odd_entries() {
+        let q: Queue = serde_json::from_str(
+            r#"{"currently_playing": null, "queue": [{"name": "A", "type": "track"}, null, 4,
+                {"name": "B", "type": "audiobook", "new": {}}], "extra": 1}"#,
+        )
+        .unwrap();
+        assert_eq!(q.queue.len(), 2);
+        assert_eq!(q.queue[1].kind, Some(PlayingType::Other));
+        let r: RecentlyPlayed = serde_json::from_str(
+            r#"{"items": [{"track": {"name": "A"}, "played_at": 5, "context": null}, {"track": []}],
+                "cursors": null}"#,
+        )
+        .unwrap();
+        assert_eq!(r.items.len(), 2);
+        assert_eq!((r.items[0].played_at.as_ref(), r.items[1].track.as_ref()), (None, None));
+        let d: Devices = serde_json::from_str(
+            r#"{"devices": [{"id": null, "is_active": "yes", "name": "Desk", "type": "Computer",
+                "volume_percent": 40, "supports_volume": true}]}"#,
+        )
+        .unwrap();
+        let desk = &d.devices[0];
+        assert_eq!((desk.id.as_ref(), desk.is_active, desk.volume_percent), (None, None, Some(40.0)));
+        assert_eq!(serde_json::from_str::<Devices>(r#"{"devices": "none"}"#).unwrap(), Devices::default());
     }
 
     #[test]

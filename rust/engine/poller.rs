@@ -39,6 +39,7 @@
 mod schedule;
 pub mod sync;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
@@ -59,7 +60,7 @@ use sync::SyncFilter;
 
 /// Follows one account's playback. Owned by the Spotify source; one request in flight at most.
 pub struct Poller {
-    client: ApiClient,
+    client: Arc<ApiClient>,
     timing: PollTiming,
     rng: StdRng,
     sync: SyncFilter,
@@ -109,7 +110,7 @@ impl Poller {
             None => StdRng::from_entropy(),
         };
         Poller {
-            client,
+            client: Arc::new(client),
             rng,
             sync: SyncFilter::new(now, window),
             shown: Playback::idle(now),
@@ -130,6 +131,11 @@ impl Poller {
     /// The Web API client, for the source's other calls (player commands, queue…).
     pub fn client(&self) -> &ApiClient {
         &self.client
+    }
+
+    /// The Web API client, to use while the poller itself is borrowed mutably.
+    pub fn shared_client(&self) -> Arc<ApiClient> {
+        Arc::clone(&self.client)
     }
 
     /// Counters so far (also in every update's state).
@@ -178,16 +184,36 @@ impl Poller {
         Update { playback, state: self.state.clone(), next_poll: next }
     }
 
-    fn count<T>(&mut self, exchange: &Exchange<T>) {
-        let stats = &mut self.state.stats;
-        stats.requests += u64::from(exchange.requests);
-        stats.errors += u64::from(exchange.failures);
-        if matches!(exchange.result, Err(ApiError::RateLimited { .. })) {
-            stats.rate_limited += 1;
-        }
-        if exchange.requests > 0 {
-            stats.last_latency_ms = exchange.latency().as_secs_f64() * 1000.0;
-        }
+    /// Counts a call the source made besides the poll (a command, a list, features) in the
+    /// counters every update carries.
+    pub fn count<T>(&mut self, exchange: &Exchange<T>) {
+        self.state.stats.count(exchange);
+    }
+
+    /// Replaces the counters (the source counted its other calls into a copy).
+    pub fn set_stats(&mut self, stats: Stats) {
+        self.state.stats = stats;
+    }
+
+    /// Whether [`Poller::poll`] would make a request at `now`.
+    pub fn is_due(&self, now: Instant) -> bool {
+        self.due.is_none_or(|due| now >= due)
+    }
+
+    /// Until when Spotify asked us not to call (`Retry-After`), if that is still ahead of `now`.
+    pub fn rate_limited_at(&self, now: Instant) -> Option<Instant> {
+        self.rate_limited_until.filter(|&until| until > now)
+    }
+
+    /// Whether the last poll failed and the poller is backing off: other calls wait too.
+    pub fn backing_off(&self) -> bool {
+        self.failures > 0
+    }
+
+    /// Another call was answered 429: Spotify's limit is per app, so the poll waits as well.
+    pub fn rate_limited_until(&mut self, until: Instant) {
+        self.rate_limited_until = self.rate_limited_until.max(Some(until));
+        self.due = self.due.max(Some(until));
     }
 
     /// A good answer (`None`: 204, nothing playing).

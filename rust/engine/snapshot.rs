@@ -74,6 +74,20 @@ pub struct Stats {
     pub last_latency_ms: f64,
 }
 
+impl Stats {
+    /// Counts one logical call to the Web API (its requests, failures, a 429, the round trip).
+    pub fn count<T>(&mut self, exchange: &crate::api::Exchange<T>) {
+        self.requests += u64::from(exchange.requests);
+        self.errors += u64::from(exchange.failures);
+        if matches!(exchange.result, Err(crate::api::ApiError::RateLimited { .. })) {
+            self.rate_limited += 1;
+        }
+        if exchange.requests > 0 {
+            self.last_latency_ms = exchange.latency().as_secs_f64() * 1000.0;
+        }
+    }
+}
+
 /// What the engine knows besides the playback itself.
 #[derive(Debug, Clone, Default)]
 pub struct EngineState {

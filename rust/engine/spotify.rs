@@ -4,21 +4,38 @@
 //! (finishing or expiring a login, refreshing the token before it runs out) and reports the
 //! login in the `auth_state`, `auth_url`, `user` and `error` rows. `connected` is 1 while a
 //! valid session exists.
+//!
+//! Once logged in, a call either polls the player (when the poller says it is due) or, between
+//! polls, does the source's other work: the playing track's audio features ([`features`]) and
+//! the DAT's tables ([`lists`]). Extra work never delays a player poll or the publication of a
+//! new track: it runs in the engine's next call, which is asked for at once. Pulses become
+//! player commands ([`commands`]).
+
+mod commands;
+mod features;
+pub mod lists;
 
 use std::time::{Duration, Instant};
 
 use super::playback::Playback;
-use super::poller::Poller;
+use super::poller::{PollTiming, Poller};
 use super::snapshot::{AuthRows, EngineState};
 use super::source::{BoxFuture, Pulse, Source, Update};
+use crate::api::client::{self, ApiClient, ClientOptions};
 use crate::auth::{AuthState, AuthView, Session, SessionConfig};
 use crate::config::SpotifyConfig;
-use crate::schema::Status;
+use crate::schema::{Param, Status, PARAMS};
+use features::TrackFeatures;
+use lists::{ListFetcher, LIST_EVERY};
+
+pub use commands::{NO_DEVICE, PREMIUM_NEEDED};
 
 /// How often the source looks at a login in progress (so a finished login shows at once).
 const LOGIN_TICK: Duration = Duration::from_millis(100);
 /// How often it looks otherwise, until the poller sets its own pace.
 const IDLE_TICK: Duration = Duration::from_secs(1);
+/// How long a pulse's warning stays up.
+const COMMAND_NOTE_FOR: Duration = Duration::from_secs(5);
 
 /// Follows one Spotify account.
 pub struct SpotifySource {
@@ -27,26 +44,111 @@ pub struct SpotifySource {
     poller: Result<Poller, String>,
     /// Whether the last poll found a session, so a new login polls at once.
     logged_in: bool,
+    features: TrackFeatures,
+    lists: ListFetcher,
+    /// The playback last handed to the engine (features applied), to publish again when the
+    /// features arrive and to know whether `Playpause` pauses or plays.
+    shown: Option<Playback>,
+    /// Whether playback runs after a `Playpause` the player poll has not confirmed yet, so a
+    /// second `Playpause` undoes the first.
+    assumed_playing: Option<bool>,
+    /// A pulse's warning, until it expires.
+    command_note: Option<(Instant, String)>,
 }
 
 impl std::fmt::Debug for SpotifySource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SpotifySource").field("session", &self.session).finish()
+        f.debug_struct("SpotifySource").field("session", &self.session).finish_non_exhaustive()
     }
 }
 
 impl SpotifySource {
     /// Opens the account's session (loading its saved login). Must run on the engine's runtime.
     pub fn new(config: &SpotifyConfig) -> SpotifySource {
+        let floor = PARAMS[Param::Pollinterval as usize].min;
+        let interval = config.poll_interval.max(Duration::from_secs_f64(floor));
+        Self::with_timing(config, PollTiming::for_interval(interval), LIST_EVERY)
+    }
+
+    /// Like [`SpotifySource::new`] with other pacing (tests shrink it): `timing` for the player,
+    /// `lists_every` for the queue, history and devices.
+    pub fn with_timing(config: &SpotifyConfig, timing: PollTiming, lists_every: Duration) -> SpotifySource {
         let session = Session::new(SessionConfig::from_spotify(config), tokio::runtime::Handle::current());
-        let poller = Poller::new(config).map_err(|e| e.user_message());
-        SpotifySource { session, poller, logged_in: false }
+        let poller = ApiClient::new(ClientOptions::from_config(config))
+            .map(|client| Poller::with_client(client, timing))
+            .map_err(|e| e.user_message());
+        SpotifySource {
+            session,
+            poller,
+            logged_in: false,
+            features: TrackFeatures::default(),
+            lists: ListFetcher::new(lists_every),
+            shown: None,
+            assumed_playing: None,
+            command_note: None,
+        }
     }
 
     /// The login session; it is also the API client's [`crate::api::TokenProvider`].
     pub fn session(&self) -> &Session {
         &self.session
     }
+}
+
+/// What a logged-in call works with.
+struct Account<'a> {
+    session: &'a Session,
+    poller: &'a mut Poller,
+    features: &'a mut TrackFeatures,
+    lists: &'a mut ListFetcher,
+    shown: &'a mut Option<Playback>,
+}
+
+impl Account<'_> {
+    /// A logged-in poll: the player when due, otherwise features and lists when due. The flag
+    /// says whether the player was asked.
+    async fn poll(self, now: Instant) -> (Update, bool) {
+        let Account { session, poller, features, lists, shown } = self;
+        let client = poller.shared_client();
+        let polling = poller.is_due(now);
+        let mut update = poller.poll(session, now).await;
+        if polling {
+            if let Some(playback) = &mut update.playback {
+                features.observe(playback, now);
+                let changed = match (&playback.item, shown.as_ref().and_then(|s| s.item.as_ref())) {
+                    (Some(new), Some(old)) => !new.same_item(old),
+                    (new, old) => new.is_some() != old.is_some(),
+                };
+                if changed {
+                    lists.item_changed(poller.timing().min_interval);
+                }
+                *shown = Some(playback.clone());
+            }
+        } else if extras_allowed(poller, now) {
+            if features.pending(now) && features.fetch(&client, session, poller, now).await {
+                if let Some(playback) = shown.as_mut() {
+                    features.apply(playback);
+                    update.playback = Some(playback.clone());
+                }
+            }
+            if extras_allowed(poller, now) && lists.due(now) {
+                lists.refresh(&client, session, poller, now).await;
+            }
+        }
+        if extras_allowed(poller, now) && (features.pending(now) || lists.due(now)) {
+            // The extra work runs in the very next call, never inside this one's publication.
+            update.next_poll = update.next_poll.min(now);
+        }
+        update.state.stats = poller.stats();
+        update.state.lists = lists.lists();
+        features.annotate(&mut update.state, now);
+        (update, polling)
+    }
+}
+
+/// Other calls wait while Spotify rate limits us or the poller backs off after errors.
+fn extras_allowed(poller: &Poller, now: Instant) -> bool {
+    poller.rate_limited_at(now).is_none() && !poller.backing_off()
 }
 
 impl Source for SpotifySource {
@@ -76,6 +178,8 @@ impl Source for SpotifySource {
             if !logged_in {
                 if was_logged_in {
                     poller.reset();
+                    self.lists.reset();
+                    self.shown = None;
                 }
                 let state = EngineState { stats: poller.stats(), ..state };
                 return Update { playback: Some(Playback::idle(now)), state, next_poll };
@@ -83,7 +187,24 @@ impl Source for SpotifySource {
             if !was_logged_in {
                 poller.poll_soon();
             }
-            let mut update = poller.poll(&self.session, now).await;
+            let account = Account {
+                session: &self.session,
+                poller,
+                features: &mut self.features,
+                lists: &mut self.lists,
+                shown: &mut self.shown,
+            };
+            let (mut update, polled) = account.poll(now).await;
+            if polled {
+                self.assumed_playing = None;
+            }
+            if let Some((until, note)) = &self.command_note {
+                if now < *until {
+                    update.state.warning = Some(note.clone());
+                } else {
+                    self.command_note = None;
+                }
+            }
             merge_auth(&mut update.state, state);
             update
         })
@@ -91,20 +212,43 @@ impl Source for SpotifySource {
 
     fn pulse(&mut self, pulse: Pulse) -> BoxFuture<'_, Option<String>> {
         Box::pin(async move {
-            match pulse {
+            let note = match pulse {
                 // Failures show in the session's view (and so in the rows and the error line).
                 Pulse::Login => {
                     let _ = self.session.start_login();
-                    None
+                    return None;
                 }
                 Pulse::Logout => {
                     let _ = self.session.logout().await;
-                    None
+                    return None;
                 }
-                Pulse::ResetCounters => None,
-                other => Some(format!("{other:?} does nothing yet with the Spotify source")),
-            }
+                Pulse::ResetCounters => return None,
+                Pulse::PlayPause | Pulse::Next | Pulse::Previous => self.command(pulse).await,
+            };
+            self.command_note = note.clone().map(|n| (client::now() + COMMAND_NOTE_FOR, n));
+            note
         })
+    }
+}
+
+impl SpotifySource {
+    async fn command(&mut self, pulse: Pulse) -> Option<String> {
+        let poller = match &mut self.poller {
+            Ok(poller) => poller,
+            Err(why) => return Some(why.clone()),
+        };
+        if !matches!(self.session.view().state, AuthState::LoggedIn { .. }) {
+            return Some(format!("{pulse:?} needs a Spotify login: pulse Login first"));
+        }
+        let playing = self
+            .assumed_playing
+            .unwrap_or_else(|| self.shown.as_ref().is_some_and(|p| p.is_playing && p.item.is_some()));
+        let client = poller.shared_client();
+        let note = commands::send(pulse, playing, &client, &self.session, poller).await;
+        if note.is_none() && pulse == Pulse::PlayPause {
+            self.assumed_playing = Some(!playing);
+        }
+        note
     }
 }
 

@@ -1,11 +1,12 @@
 //! A scripted stand-in for Spotify's Web API, served locally.
 //!
-//! It is strict where Spotify is strict: only `GET /v1/me/player?additional_types=episode`
-//! exists (anything else is a 404) and only the tokens it was told about are accepted (anything
-//! else is a 401), so a client that forgets the query or sends a stale token fails as it would in
-//! production. What a valid request gets is decided by a script: a list of replies taken in
-//! order, or a function of the request (e.g. of the time, for a playback timeline). Every request
-//! is logged with its arrival time so tests can assert how many came and when.
+//! It is strict where Spotify is strict: `GET /v1/me/player?additional_types=episode` exists,
+//! plus only the routes a test adds with [`FakeApi::route`] (exact method and target; anything
+//! else is a 404), and only the tokens it was told about are accepted (anything else is a 401),
+//! so a client that forgets the query, uses the wrong method or sends a stale token fails as it
+//! would in production. What a valid request gets is decided by a script: a list of replies
+//! taken in order, or a function of the request (e.g. of the time, for a playback timeline).
+//! Every request is logged with its arrival time so tests can assert how many came and when.
 //!
 //! Two front ends serve the same script: [`FakeApi::serve_http`], a real HTTP/1.1 server on a
 //! loopback port, and [`FakeApi::transport`], an in-process transport for runs on tokio's paused
@@ -16,7 +17,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use td_spotify::api::client::{now, RawResponse, Transport, PLAYER_PATH, PLAYER_QUERY};
+use td_spotify::api::client::{now, Method, RawResponse, Transport, PLAYER_PATH, PLAYER_QUERY};
 use td_spotify::api::ApiError;
 use td_spotify::engine::source::BoxFuture;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -102,8 +103,26 @@ impl Reply {
 type Responder = Box<dyn FnMut(&Request) -> Reply + Send>;
 type LatencyFn = Box<dyn FnMut() -> (Duration, Duration) + Send>;
 
+/// A route beside the player: `target` is the exact path and query, or a prefix ending in `*`.
+struct Route {
+    method: String,
+    target: String,
+    responder: Responder,
+}
+
+impl Route {
+    fn matches(&self, method: &str, target: &str) -> bool {
+        self.method == method
+            && match self.target.strip_suffix('*') {
+                Some(prefix) => target.starts_with(prefix),
+                None => self.target == target,
+            }
+    }
+}
+
 struct Inner {
     responder: Responder,
+    routes: Vec<Route>,
     log: Vec<Request>,
     tokens: Vec<String>,
     latency: Option<LatencyFn>,
@@ -122,6 +141,7 @@ impl FakeApi {
         FakeApi {
             inner: Arc::new(Mutex::new(Inner {
                 responder: Box::new(responder),
+                routes: Vec::new(),
                 log: Vec::new(),
                 tokens: vec!["good-token".into()],
                 latency: None,
@@ -136,6 +156,26 @@ impl FakeApi {
         let mut replies: VecDeque<Reply> = replies.into_iter().collect();
         // 599 marks the overrun; `respond` counts it.
         FakeApi::new(move |_| replies.pop_front().unwrap_or_else(|| Reply::status(599)))
+    }
+
+    /// Serves `method target` (exact path and query, or a prefix ending in `*`) with `responder`.
+    pub fn route(
+        &self,
+        method: &str,
+        target: &str,
+        responder: impl FnMut(&Request) -> Reply + Send + 'static,
+    ) -> &Self {
+        self.lock().routes.push(Route {
+            method: method.to_owned(),
+            target: target.to_owned(),
+            responder: Box::new(responder),
+        });
+        self
+    }
+
+    /// Requests to targets starting with `prefix` (any method).
+    pub fn requests_to(&self, prefix: &str) -> Vec<Request> {
+        self.lock().log.iter().filter(|r| r.target.starts_with(prefix)).cloned().collect()
     }
 
     /// Only these bearer tokens are accepted.
@@ -176,7 +216,9 @@ impl FakeApi {
             bearer: bearer.map(str::to_owned),
             outcome: String::new(),
         };
-        let reply = if method != "GET" || target != format!("{PLAYER_PATH}?{PLAYER_QUERY}") {
+        let player = method == "GET" && target == format!("{PLAYER_PATH}?{PLAYER_QUERY}");
+        let route = inner.routes.iter().position(|r| r.matches(method, target));
+        let reply = if !player && route.is_none() {
             Reply::Answer {
                 status: 404,
                 headers: vec![("content-type".into(), "application/json".into())],
@@ -189,7 +231,10 @@ impl FakeApi {
                 body: r#"{"error":{"status":401,"message":"The access token expired"}}"#.into(),
             }
         } else {
-            let reply = (inner.responder)(&request);
+            let reply = match route {
+                Some(i) => (inner.routes[i].responder)(&request),
+                None => (inner.responder)(&request),
+            };
             if matches!(reply, Reply::Answer { status: 599, .. }) {
                 inner.overruns += 1;
             }
@@ -280,6 +325,7 @@ impl FakeApi {
 fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
+        202 => "Accepted",
         204 => "No Content",
         401 => "Unauthorized",
         403 => "Forbidden",
@@ -297,8 +343,9 @@ struct MemoryTransport {
 }
 
 impl Transport for MemoryTransport {
-    fn get<'a>(
+    fn request<'a>(
         &'a self,
+        method: Method,
         url: &'a Url,
         bearer: &'a str,
         _max_body: usize,
@@ -310,7 +357,7 @@ impl Transport for MemoryTransport {
             };
             let (before, after) = self.api.latency();
             tokio::time::sleep(before).await;
-            let reply = self.api.respond("GET", &target, Some(bearer));
+            let reply = self.api.respond(method.as_str(), &target, Some(bearer));
             match reply {
                 Reply::Answer { status, headers, body } => {
                     tokio::time::sleep(after).await;
