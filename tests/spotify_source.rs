@@ -432,3 +432,21 @@ async fn a_429_on_a_list_pauses_every_request() {
     assert!(waited >= 2990.0, "next request {waited:.0} ms after Retry-After: 3 ({requests:#?})");
     assert!(steps.last().unwrap().update.state.stats.rate_limited >= 1);
 }
+
+/// Audio features and lists that hang never hold up the player: they only fill the gaps between
+/// player requests, and a track change still shows at the player's own pace.
+#[tokio::test]
+async fn hanging_extras_do_not_delay_the_player() {
+    let api = FakeApi::new(changing_tracks(3));
+    api.route("GET", "/v1/audio-features/*", |_| Reply::Hang(Duration::from_secs(30)))
+        .route("GET", "/v1/me/player/queue", |_| Reply::Hang(Duration::from_secs(30)))
+        .route("GET", "/v1/me/player/devices", |_| Reply::Hang(Duration::from_secs(30)));
+    let mut rig = rig("hangingextras", api, ms(200)).await;
+    let steps = rig.run_until(player_polls_at_least(8)).await;
+    let polls: Vec<Instant> = rig.api.requests_to("/v1/me/player?").iter().map(|r| r.at).collect();
+    let worst = polls.windows(2).map(|w| w[1].duration_since(w[0])).max().unwrap();
+    assert!(worst < Duration::from_millis(1500), "a player request waited {worst:?} behind a hanging extra");
+    assert!(!rig.api.requests_to("/v1/audio-features/").is_empty(), "features were asked");
+    let names: Vec<&str> = steps.iter().map(|s| s.snapshot.row(Row::Name)).collect();
+    assert!(names.contains(&"Track 2"), "tracks kept changing: {names:?}");
+}

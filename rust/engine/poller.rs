@@ -200,6 +200,11 @@ impl Poller {
         self.due.is_none_or(|due| now >= due)
     }
 
+    /// When the next player request is due (`None`: at the next call).
+    pub fn due_at(&self) -> Option<Instant> {
+        self.due
+    }
+
     /// Until when Spotify asked us not to call (`Retry-After`), if that is still ahead of `now`.
     pub fn rate_limited_at(&self, now: Instant) -> Option<Instant> {
         self.rate_limited_until.filter(|&until| until > now)

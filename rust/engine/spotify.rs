@@ -37,6 +37,9 @@ const IDLE_TICK: Duration = Duration::from_secs(1);
 /// How long a pulse's warning stays up.
 const COMMAND_NOTE_FOR: Duration = Duration::from_secs(5);
 
+/// Shortest time extras (features, lists) get when the player is due sooner.
+const MIN_EXTRAS_WINDOW: Duration = Duration::from_millis(500);
+
 /// Follows one Spotify account.
 pub struct SpotifySource {
     session: Session,
@@ -125,14 +128,25 @@ impl Account<'_> {
                 *shown = Some(playback.clone());
             }
         } else if extras_allowed(poller, now) {
-            if features.pending(now) && features.fetch(&client, session, poller, now).await {
-                if let Some(playback) = shown.as_mut() {
-                    features.apply(playback);
-                    update.playback = Some(playback.clone());
+            // Extras only fill the gap before the next player request: a hanging features or list
+            // request is dropped when the player is due (and asked again in a later gap), so it
+            // never delays a track change. Both are cancel-safe: nothing half-done is stored.
+            let player_due = poller.due_at().unwrap_or(now).max(now + MIN_EXTRAS_WINDOW);
+            if features.pending(now) {
+                let fetched =
+                    tokio::time::timeout_at(player_due.into(), features.fetch(&client, session, poller, now))
+                        .await;
+                if fetched == Ok(true) {
+                    if let Some(playback) = shown.as_mut() {
+                        features.apply(playback);
+                        update.playback = Some(playback.clone());
+                    }
                 }
             }
             if extras_allowed(poller, now) && lists.due(now) {
-                lists.refresh(&client, session, poller, now).await;
+                let _ =
+                    tokio::time::timeout_at(player_due.into(), lists.refresh(&client, session, poller, now))
+                        .await;
             }
         }
         if extras_allowed(poller, now) && (features.pending(now) || lists.due(now)) {
