@@ -357,6 +357,16 @@ fn operators_of_one_account_share_one_engine() {
         "ten CHOPs and a DAT made {eleven} player requests where one CHOP made {one}: they do not share one poll loop"
     );
     assert_eq!(server.api.overruns(), 0);
-    let unauthorized = server.api.requests().iter().filter(|r| r.outcome != "200").count();
-    assert_eq!(unauthorized, 0, "requests refused: {:#?}", server.api.requests());
+    // Every player request succeeds; the source's extras (queue, devices, audio features) have no
+    // route here and get 404s, but none may be refused for its token.
+    let refused = server
+        .api
+        .requests()
+        .into_iter()
+        .filter(|r| {
+            matches!(r.outcome.as_str(), "401" | "403")
+                || (r.target.starts_with("/v1/me/player?") && r.outcome != "200")
+        })
+        .count();
+    assert_eq!(refused, 0, "requests refused: {:#?}", server.api.requests());
 }

@@ -38,6 +38,8 @@ pub struct Snapshot {
     pub lists: Arc<Lists>,
     /// Values of the `Status` table, in [`STATUS_FIELDS`] order.
     pub status_rows: Vec<CString>,
+    /// One line for the operator's info popup: status, item, source, requests.
+    pub summary: CString,
 }
 
 /// A table body: one `Vec` of cells per row, in the columns of its mode.
@@ -212,9 +214,23 @@ impl Snapshot {
             },
             (None, None) => FEATURES_NONE.to_owned(),
         };
+        let summary = match &playback.item {
+            Some(item) => format!(
+                "{} · {} — {} · {} · {} requests",
+                rows[Row::Status as usize],
+                item.name,
+                rows[Row::Artists as usize],
+                source,
+                state.stats.requests
+            ),
+            None => {
+                format!("{} · {} · {} requests", rows[Row::Status as usize], source, state.stats.requests)
+            }
+        };
         Snapshot {
             status,
             connected: state.connected,
+            summary: to_cstring(summary),
             playback,
             track_seq,
             track_count,
@@ -325,6 +341,7 @@ mod tests {
         let s = Snapshot::build("simulator", Playback::idle(Instant::now()), &EngineState::default(), 0, 0);
         assert_eq!(s.row(Row::Status), "Waiting for signal…");
         assert_eq!(s.status, Status::Waiting);
+        assert_eq!(s.summary.to_str().unwrap(), "Waiting for signal… · simulator · 0 requests");
     }
 
     #[test]

@@ -333,7 +333,7 @@ impl Instance {
 
     /// One line for the node's info popup.
     pub fn info_popup(&self) -> &str {
-        self.pinned.rows[crate::schema::Row::Status as usize].to_str().unwrap_or("")
+        self.pinned.summary.to_str().unwrap_or("")
     }
 }
 
