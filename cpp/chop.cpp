@@ -7,9 +7,9 @@ using namespace TD;
 
 namespace {
 
-class SpotifyChop final : public CHOP_CPlusPlusBase {
+class SpotifyChop final : public Forwarding<CHOP_CPlusPlusBase> {
 public:
-    SpotifyChop() : op_(TDS_FAMILY_CHOP) {}
+    SpotifyChop() : Forwarding(TDS_FAMILY_CHOP) {}
     ~SpotifyChop() override = default;
 
     void getGeneralInfo(CHOP_GeneralInfo* info, const OP_Inputs*, void*) override {
@@ -53,21 +53,6 @@ public:
         }
     }
 
-    int32_t getNumInfoCHOPChans(void*) override { return op_.info_count(); }
-    void getInfoCHOPChan(int32_t index, OP_InfoCHOPChan* chan, void*) override {
-        op_.info_chan(index, chan);
-    }
-    bool getInfoDATSize(OP_InfoDATSize* size, void*) override { return op_.info_dat_size(size); }
-    void getInfoDATEntries(int32_t index, int32_t n, OP_InfoDATEntries* entries, void*) override {
-        op_.info_dat_entries(index, n, entries);
-    }
-    void getWarningString(OP_String* warning, void*) override { op_.warning(warning); }
-    void getErrorString(OP_String* error, void*) override { op_.error(error); }
-    void getInfoPopupString(OP_String* popup, void*) override { op_.info_popup(popup); }
-    void setupParameters(OP_ParameterManager* manager, void*) override {
-        op_.setup_parameters(manager);
-    }
-    void pulsePressed(const char* name, void*) override { op_.pulse(name); }
 
 private:
     // An audio CHOP wired into the input feeds the beat tracker.
@@ -82,8 +67,6 @@ private:
         td_spotify_push_audio(op_.instance(), in->channelData, static_cast<uint32_t>(in->numChannels),
                               static_cast<uint32_t>(in->numSamples), in->sampleRate);
     }
-
-    Operator op_;
 };
 
 }  // namespace

@@ -7,9 +7,9 @@ using namespace TD;
 
 namespace {
 
-class SpotifyDat final : public DAT_CPlusPlusBase {
+class SpotifyDat final : public Forwarding<DAT_CPlusPlusBase> {
 public:
-    SpotifyDat() : op_(TDS_FAMILY_DAT) { cell_[0] = '\0'; }
+    SpotifyDat() : Forwarding(TDS_FAMILY_DAT) { cell_[0] = '\0'; }
     ~SpotifyDat() override = default;
 
     void getGeneralInfo(DAT_GeneralInfo* info, const OP_Inputs*, void*) override {
@@ -36,24 +36,8 @@ public:
         }
     }
 
-    int32_t getNumInfoCHOPChans(void*) override { return op_.info_count(); }
-    void getInfoCHOPChan(int32_t index, OP_InfoCHOPChan* chan, void*) override {
-        op_.info_chan(index, chan);
-    }
-    bool getInfoDATSize(OP_InfoDATSize* size, void*) override { return op_.info_dat_size(size); }
-    void getInfoDATEntries(int32_t index, int32_t n, OP_InfoDATEntries* entries, void*) override {
-        op_.info_dat_entries(index, n, entries);
-    }
-    void getWarningString(OP_String* warning, void*) override { op_.warning(warning); }
-    void getErrorString(OP_String* error, void*) override { op_.error(error); }
-    void getInfoPopupString(OP_String* popup, void*) override { op_.info_popup(popup); }
-    void setupParameters(OP_ParameterManager* manager, void*) override {
-        op_.setup_parameters(manager);
-    }
-    void pulsePressed(const char* name, void*) override { op_.pulse(name); }
 
 private:
-    Operator op_;
     // One cell at a time; long enough for any URL or name the engine keeps.
     char cell_[4096];
 };

@@ -75,6 +75,33 @@ private:
     char text_[1024];
 };
 
+// The callbacks CHOPs and DATs share (same names and signatures in both base classes), forwarded
+// to the Operator. `Base` is CHOP_CPlusPlusBase or DAT_CPlusPlusBase.
+template <class Base>
+class Forwarding : public Base {
+public:
+    explicit Forwarding(uint32_t family) : op_(family) {}
+
+    int32_t getNumInfoCHOPChans(void*) override { return op_.info_count(); }
+    void getInfoCHOPChan(int32_t index, TD::OP_InfoCHOPChan* chan, void*) override {
+        op_.info_chan(index, chan);
+    }
+    bool getInfoDATSize(TD::OP_InfoDATSize* size, void*) override { return op_.info_dat_size(size); }
+    void getInfoDATEntries(int32_t index, int32_t n, TD::OP_InfoDATEntries* entries, void*) override {
+        op_.info_dat_entries(index, n, entries);
+    }
+    void getWarningString(TD::OP_String* warning, void*) override { op_.warning(warning); }
+    void getErrorString(TD::OP_String* error, void*) override { op_.error(error); }
+    void getInfoPopupString(TD::OP_String* popup, void*) override { op_.info_popup(popup); }
+    void setupParameters(TD::OP_ParameterManager* manager, void*) override {
+        op_.setup_parameters(manager);
+    }
+    void pulsePressed(const char* name, void*) override { op_.pulse(name); }
+
+protected:
+    Operator op_;
+};
+
 }  // namespace tds
 
 #endif  // TDS_SHIM_H
