@@ -5,7 +5,7 @@
 // /authorize, token at /api/token, refresh tokens rotated on every use (reusing a rotated one is
 // refused and revokes the grant), redirect URI matched exactly. The login and consent pages are
 // our own small forms with one test user; `Deny` answers `error=access_denied` like Spotify's
-// Cancel. A tiny /v1/me answers for valid access tokens only.
+// Cancel. A tiny /v1/me (and an idle /v1/me/player) answers for valid access tokens only.
 //
 // Usage: node provider.mjs --client-id ID --redirect-uri URI [--port 0] [--access-ttl 3600]
 // Prints one JSON line {"issuer": "...", "port": N} on stdout when it listens; stops on SIGTERM
@@ -116,17 +116,35 @@ async function interaction(req, res, uid, action) {
   return send(res, 404, 'text/plain', 'not found');
 }
 
-// Spotify's /v1/me, for valid access tokens only.
-async function me(req, res) {
+// The access token of a request, if the provider issued it and it is still valid; otherwise the
+// request is answered 401 here and null comes back.
+async function validToken(req, res) {
   const auth = req.headers.authorization ?? '';
   const match = /^Bearer (\S+)$/.exec(auth);
   const token = match && await provider.AccessToken.find(match[1]);
   if (!token || token.isExpired) {
-    return send(res, 401, 'application/json', JSON.stringify({ error: { status: 401, message: 'Invalid access token' } }));
+    send(res, 401, 'application/json', JSON.stringify({ error: { status: 401, message: 'Invalid access token' } }));
+    return null;
   }
+  return token;
+}
+
+// Spotify's /v1/me, for valid access tokens only.
+async function me(req, res) {
+  const token = await validToken(req, res);
+  if (!token) return;
   return send(res, 200, 'application/json', JSON.stringify({
     display_name: USER.name, id: token.accountId, type: 'user', uri: `spotify:user:${token.accountId}`,
   }));
+}
+
+// Spotify's player endpoints (/v1/me/player and its queue, history and devices) for a user with
+// no active device: 204, for valid access tokens only. The plugin polls them once logged in.
+async function idlePlayer(req, res) {
+  if (await validToken(req, res)) {
+    res.writeHead(204);
+    res.end();
+  }
 }
 
 const server = http.createServer(async (req, res) => {
@@ -135,6 +153,7 @@ const server = http.createServer(async (req, res) => {
     const m = /^\/interaction\/([^/]+)(?:\/(login|confirm|abort))?$/.exec(url.pathname);
     if (m) return await interaction(req, res, m[1], m[2]);
     if (url.pathname === '/v1/me' && req.method === 'GET') return await me(req, res);
+    if (url.pathname.startsWith('/v1/me/player') && req.method === 'GET') return await idlePlayer(req, res);
     return provider.callback()(req, res);
   } catch (err) {
     console.error(`provider: ${err.name}: ${err.message}`);
