@@ -9,10 +9,12 @@
 //! 3. `setupParameters` → [`td_spotify_param_count`], [`td_spotify_param_info`],
 //!    [`td_spotify_param_menu_item`].
 //! 4. Each cook: [`td_spotify_set_param_number`] / [`td_spotify_set_param_string`] for every
-//!    parameter, then [`td_spotify_cook`], then [`td_spotify_channels`] (CHOP) or
-//!    [`td_spotify_table_size`] + [`td_spotify_table_cell`] (DAT), then [`td_spotify_warning`],
-//!    [`td_spotify_error`] and [`td_spotify_info_popup`]. None of these allocate unless a
-//!    parameter changed.
+//!    parameter, [`td_spotify_push_audio`] when the CHOP has an input, then
+//!    [`td_spotify_cook`], then [`td_spotify_channels`] (CHOP) or [`td_spotify_table_size`] +
+//!    [`td_spotify_table_cell`] (DAT), then [`td_spotify_info_value`] per Info CHOP channel,
+//!    [`td_spotify_warning`], [`td_spotify_error`] and [`td_spotify_info_popup`]. None of these
+//!    allocate, except the cook after a parameter changed and the first audio (which starts the
+//!    beat tracker).
 //! 5. `pulsePressed` between cooks → [`td_spotify_pulse`].
 //! 6. `Destroy*Instance` → [`td_spotify_instance_free`]; the last one stops and joins the engine.
 //!
