@@ -81,7 +81,7 @@ pub struct Settings {
     pub spotify: SpotifyConfig,
     /// What a DAT lists.
     pub dat_mode: DatMode,
-    /// Manual tempo (the `Bpm` parameter), within [`MIN_BPM`]–[`MAX_BPM`].
+    /// Manual tempo (the `Bpm` parameter), within `MIN_BPM`–`MAX_BPM`.
     pub bpm: f64,
 }
 

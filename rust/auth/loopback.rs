@@ -7,7 +7,7 @@
 //! never joined (idle workers linger 5 s after the server is dropped, and a browser's keep-alive
 //! connection holds one indefinitely), reads header lines without a size limit, and cannot send
 //! `Connection: close`. Here one thread serves every connection from non-blocking sockets, parses
-//! with `httparse`, caps a request's head at [`MAX_HEAD`] bytes, drops connections that stay
+//! with `httparse`, caps a request's head at `MAX_HEAD` bytes, drops connections that stay
 //! silent, and closes each connection after one response.
 //!
 //! The server knows nothing about OAuth: each complete request goes to the handler, which
@@ -136,7 +136,7 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// Writes `response` (bounded by [`WRITE_TIMEOUT`]) and closes the connection. A client
+    /// Writes `response` (bounded by `WRITE_TIMEOUT`) and closes the connection. A client
     /// that went away is not an error worth reporting.
     pub fn respond(mut self, response: &Response) {
         let bytes = response.to_bytes(self.head_only);

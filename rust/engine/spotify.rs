@@ -6,10 +6,10 @@
 //! valid session exists.
 //!
 //! Once logged in, a call either polls the player (when the poller says it is due) or, between
-//! polls, does the source's other work: the playing track's audio features ([`features`]) and
+//! polls, does the source's other work: the playing track's audio features (`features`) and
 //! the DAT's tables ([`lists`]). Extra work never delays a player poll or the publication of a
 //! new track: it runs in the engine's next call, which is asked for at once. Pulses become
-//! player commands ([`commands`]).
+//! player commands (`commands`).
 
 mod commands;
 mod features;

@@ -3,7 +3,7 @@
 //! The cook ([`AudioInput::push`], TouchDesigner's main thread) only mixes the input to mono into
 //! a preallocated lock-free single-producer/single-consumer ring: no lock, no allocation, no
 //! system call. A worker thread per audio-using operator drains the ring every few milliseconds,
-//! runs the [`Tracker`] and publishes its reading through a seqlock ([`SeqCell`]). Dropping the
+//! runs the [`Tracker`] and publishes its reading through a seqlock (`SeqCell`). Dropping the
 //! [`AudioInput`] stops and joins the worker, so no thread outlives the operator and the plugin
 //! can be unloaded.
 //!

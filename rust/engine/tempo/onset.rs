@@ -94,7 +94,7 @@ impl OnsetDetector {
         self.hop
     }
 
-    /// Onset frames per second (close to [`FRAMES_PER_SECOND`]).
+    /// Onset frames per second (close to `FRAMES_PER_SECOND`).
     pub fn frame_rate(&self) -> f64 {
         self.frame_rate
     }

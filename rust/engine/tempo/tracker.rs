@@ -96,7 +96,7 @@ pub struct TrackerReading {
     pub bar_offset: u8,
     /// Onset pulse, 0–1: jumps at each onset and fades over about 0.1 s.
     pub onset: f64,
-    /// Short-term level in dBFS (≥ [`FLOOR_DB`]).
+    /// Short-term level in dBFS (≥ `FLOOR_DB`).
     pub loudness_db: f64,
     /// Changes whenever the tracker restarts: beat numbers of different epochs are unrelated.
     pub epoch: u64,
