@@ -26,7 +26,7 @@ use super::secret::{constant_time_eq, AccessToken, AuthCode, AuthorizeUrl, PkceV
 use super::store::{unix, TokenRecord, TokenStore};
 use super::{redirect_uri, AuthError, SCOPES};
 use crate::api::{TokenError, TokenProvider};
-use crate::config::{SpotifyConfig, DEFAULT_ACCOUNTS_URL, DEFAULT_API_URL};
+use crate::config::SpotifyConfig;
 use crate::engine::source::BoxFuture;
 
 /// After a refresh failed for a transient reason, wait this long before trying again (unless
@@ -56,19 +56,15 @@ impl SessionConfig {
     /// `TD_SPOTIFY_NO_BROWSER` (any value) stops Login from opening a browser, for machines
     /// without one: the `auth_url` row still offers the link.
     ///
-    /// `TD_SPOTIFY_ACCOUNTS_URL` and `TD_SPOTIFY_API_URL` replace Spotify's base URLs where the
-    /// configuration keeps the defaults, as they do for the CLI (tests, proxies).
+    /// The base URLs come from `config`, which already honours `TD_SPOTIFY_ACCOUNTS_URL` and
+    /// `TD_SPOTIFY_API_URL` (`SpotifyConfig::from_env` for operators, clap for the CLI).
     pub fn from_spotify(config: &SpotifyConfig) -> SessionConfig {
-        let env_or = |name: &str, value: &str, default: &str| match std::env::var(name) {
-            Ok(v) if !v.trim().is_empty() && value == default => v.trim().to_owned(),
-            _ => value.to_owned(),
-        };
         SessionConfig {
             client_id: config.client_id.trim().to_owned(),
             port: config.port,
             cache_dir: config.cache_dir.clone(),
-            accounts_url: env_or("TD_SPOTIFY_ACCOUNTS_URL", &config.accounts_url, DEFAULT_ACCOUNTS_URL),
-            api_url: env_or("TD_SPOTIFY_API_URL", &config.api_url, DEFAULT_API_URL),
+            accounts_url: config.accounts_url.clone(),
+            api_url: config.api_url.clone(),
             open_browser: std::env::var_os("TD_SPOTIFY_NO_BROWSER").is_none(),
             request_timeout: Duration::from_secs(10),
         }
