@@ -72,29 +72,38 @@ channels! {
 /// Number of CHOP channels.
 pub const CHANNEL_COUNT: usize = CHANNELS.len();
 
-/// One row of the `Now playing` table (`field | value`).
+/// A named output without units: a row of the `Now playing` table or an Info CHOP channel.
 #[derive(Debug)]
-pub struct RowSpec {
+pub struct NamedSpec {
     pub name: &'static str,
     pub c_name: &'static CStr,
     pub help: &'static str,
 }
 
-macro_rules! rows {
-    ($($variant:ident => $name:literal, $help:literal;)*) => {
-        /// Index of each row in [`ROWS`] (row 0 of the table is the `field | value` header).
+/// Declares an index enum and the table of [`NamedSpec`]s it indexes, in one order.
+macro_rules! named_table {
+    (
+        $(#[$enum_doc:meta])* enum $enum:ident;
+        $(#[$table_doc:meta])* const $table:ident;
+        $($variant:ident => $name:literal, $help:literal;)*
+    ) => {
+        $(#[$enum_doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         #[repr(usize)]
-        pub enum Row { $($variant),* }
+        pub enum $enum { $($variant),* }
 
-        /// Every row of the `Now playing` table, in order.
-        pub const ROWS: &[RowSpec] = &[
-            $(RowSpec { name: $name, c_name: cstr!($name), help: $help }),*
+        $(#[$table_doc])*
+        pub const $table: &[NamedSpec] = &[
+            $(NamedSpec { name: $name, c_name: cstr!($name), help: $help }),*
         ];
     };
 }
 
-rows! {
+named_table! {
+    /// Index of each row in [`ROWS`] (row 0 of the table is the `field | value` header).
+    enum Row;
+    /// Every row of the `Now playing` table, in order.
+    const ROWS;
     Status => "status", "Human-readable state, e.g. `Playing`, `Paused`, `Waiting for signal…`.";
     Name => "name", "Title of the track or episode.";
     Artists => "artists", "Artists joined with `, ` (the show's name for a podcast episode).";
@@ -176,29 +185,11 @@ impl Status {
     }
 }
 
-/// One value of the Info CHOP (and row of the Info DAT).
-#[derive(Debug)]
-pub struct InfoSpec {
-    pub name: &'static str,
-    pub c_name: &'static CStr,
-    pub help: &'static str,
-}
-
-macro_rules! infos {
-    ($($variant:ident => $name:literal, $help:literal;)*) => {
-        /// Index of each value in [`INFOS`].
-        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        #[repr(usize)]
-        pub enum Info { $($variant),* }
-
-        /// Every Info CHOP channel, in order.
-        pub const INFOS: &[InfoSpec] = &[
-            $(InfoSpec { name: $name, c_name: cstr!($name), help: $help }),*
-        ];
-    };
-}
-
-infos! {
+named_table! {
+    /// Index of each value in [`INFOS`].
+    enum Info;
+    /// Every Info CHOP channel (and row of the Info DAT), in order.
+    const INFOS;
     Requests => "requests", "Requests the engine made to the source.";
     Errors => "errors", "Requests that failed.";
     RateLimited => "rate_limited", "Times Spotify answered 429 (too many requests).";
