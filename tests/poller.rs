@@ -304,7 +304,8 @@ async fn a_hanging_answer_times_out() {
 
     let hung = steps.iter().find(|s| s.snapshot.status == Status::Offline).expect("the hang was noticed");
     let waited = ms_between(hung.called, hung.published);
-    assert!((295.0..800.0).contains(&waited), "gave up after {waited:.0} ms with a 300 ms timeout");
+    // The upper bound only has to tell the timeout from the 3 s hang; a busy CI machine is slow.
+    assert!((295.0..2500.0).contains(&waited), "gave up after {waited:.0} ms with a 300 ms timeout");
     let warning = hung.update.state.warning.as_deref().unwrap();
     assert!(warning.contains("did not answer within 300 ms"), "{warning}");
     assert_eq!(hung.snapshot.row(Row::Name), "A");

@@ -445,7 +445,8 @@ async fn hanging_extras_do_not_delay_the_player() {
     let steps = rig.run_until(player_polls_at_least(8)).await;
     let polls: Vec<Instant> = rig.api.requests_to("/v1/me/player?").iter().map(|r| r.at).collect();
     let worst = polls.windows(2).map(|w| w[1].duration_since(w[0])).max().unwrap();
-    assert!(worst < Duration::from_millis(1500), "a player request waited {worst:?} behind a hanging extra");
+    // Far below the 30 s hang, with room for a busy CI machine.
+    assert!(worst < Duration::from_secs(5), "a player request waited {worst:?} behind a hanging extra");
     assert!(!rig.api.requests_to("/v1/audio-features/").is_empty(), "features were asked");
     let names: Vec<&str> = steps.iter().map(|s| s.snapshot.row(Row::Name)).collect();
     assert!(names.contains(&"Track 2"), "tracks kept changing: {names:?}");

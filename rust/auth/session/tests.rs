@@ -205,7 +205,8 @@ async fn denying_access_keeps_the_previous_session() {
     let (status, body) = browse(&format!("{}?error=access_denied&state={state}", start.redirect_uri)).await;
     assert_eq!(status, 200);
     assert!(body.contains("Login cancelled"), "{body}");
-    let view = session.view();
+    // The browser is answered first (a CLI waiting on the view must not exit before that).
+    let view = wait_for(&session, |v| v.problem.is_some()).await;
     assert_eq!(view.state, AuthState::LoggedIn { user: Some("Ada".into()) });
     assert!(view.problem.unwrap().contains("not allowed"));
     assert!(!view.needs_fix);
@@ -224,14 +225,14 @@ async fn a_callback_without_code_or_with_another_error_ends_the_login() {
     let (status, body) = browse(&format!("{}?state={state}", start.redirect_uri)).await;
     assert_eq!(status, 400);
     assert!(body.contains("no authorization code"), "{body}");
-    assert_eq!(session.state(), AuthState::LoggedOut);
+    wait_for(&session, |v| v.state == AuthState::LoggedOut).await;
 
     let start = session.start_login().unwrap();
     let state = query(start.authorize_url.secret())["state"].clone();
     let (status, body) = browse(&format!("{}?error=invalid_client&state={state}", start.redirect_uri)).await;
     assert_eq!(status, 400);
     assert!(body.contains("check Clientid"), "{body}");
-    assert!(session.view().needs_fix);
+    wait_for(&session, |v| v.needs_fix).await;
 }
 
 #[tokio::test]
