@@ -376,7 +376,7 @@ async fn another_process_refresh_is_adopted_not_repeated() {
 #[tokio::test]
 async fn logout_during_the_exchange_wins() {
     let fake = FakeServer::start(vec![
-        Reply::json(200, &token_json("A1", Some("R1"))).delayed(Duration::from_millis(300)),
+        Reply::json(200, &token_json("A1", Some("R1"))).delayed(Duration::from_millis(1500)),
         Reply::json(200, "{}"),
     ]);
     let dir = temp_dir("logout");
@@ -384,7 +384,12 @@ async fn logout_during_the_exchange_wins() {
     let start = session.start_login().unwrap();
     let state = query(start.authorize_url.secret())["state"].clone();
     let callback = tokio::spawn(browse_owned(format!("{}?code=C&state={state}", start.redirect_uri)));
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Log out once the exchange is under way (the token endpoint holds its answer meanwhile).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while fake.requests().is_empty() {
+        assert!(Instant::now() < deadline, "the exchange never started");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     session.logout().await.unwrap();
     let (status, body) = callback.await.unwrap();
     assert_eq!(status, 409, "{body}");
