@@ -72,7 +72,9 @@ private:
 }  // namespace
 
 void fill_chop_plugin_info(CHOP_PluginInfo* info) {
-    info->apiVersion = kChopApiVersion;
+    if (!declare_api_version(*info, TDS_FAMILY_CHOP)) {
+        return;
+    }
     // opType: first letter A-Z, then a-z/0-9 only, or TouchDesigner refuses to register it.
     describe_operator(info->customOPInfo, "Tdspotify", "Spotify", "SPT", 1);
 }

@@ -45,7 +45,9 @@ private:
 }  // namespace
 
 void fill_dat_plugin_info(DAT_PluginInfo* info) {
-    info->apiVersion = kDatApiVersion;
+    if (!declare_api_version(*info, TDS_FAMILY_DAT)) {
+        return;
+    }
     describe_operator(info->customOPInfo, "Tdspotifydat", "Spotify DAT", "SPD", 0);
 }
 

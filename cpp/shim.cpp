@@ -20,7 +20,9 @@ void set(OP_String* out, const char* text) {
 }
 
 // TouchDesigner's parameter structs grew fields in their reserved space over the years, so start
-// from all zeros whichever header declares them, then fill every field we mean.
+// from all zeros whichever header declares them, then fill every field we mean. size and help
+// are read from TouchDesigner 2025.33060 on (size 0 would be a parameter with no values) and
+// ignored before it.
 OP_NumericParameter numeric(const TdsParamInfo& p) {
     OP_NumericParameter np;
     memset(static_cast<void*>(&np), 0, sizeof np);
@@ -36,6 +38,8 @@ OP_NumericParameter numeric(const TdsParamInfo& p) {
         np.clampMins[i] = p.clamp;
         np.clampMaxes[i] = p.clamp;
     }
+    put_at<int32_t>(np, layout::kNumericSize, 1);
+    put_at<const char*>(np, layout::kNumericHelp, p.help);
     return np;
 }
 
@@ -46,6 +50,8 @@ OP_StringParameter text_param(const TdsParamInfo& p) {
     sp.label = p.label;
     sp.page = p.page;
     sp.defaultValue = p.default_string;
+    put_at<int32_t>(sp, layout::kStringSize, 1);
+    put_at<const char*>(sp, layout::kStringHelp, p.help);
     return sp;
 }
 

@@ -16,9 +16,15 @@
 
 namespace tds {
 
-// API versions of the 9/3 series (TouchDesigner 2022-2023), written into Fill*PluginInfo.
-constexpr int32_t kChopApiVersion = 9;
-constexpr int32_t kDatApiVersion = 3;
+// Writes the API version the engine picks from the range TouchDesigner offers (see
+// td_spotify_api_version). False: TouchDesigner will refuse it, so Fill must stop here.
+template <typename PluginInfo>
+bool declare_api_version(PluginInfo& info, uint32_t family) {
+    const TdsApiVersion v = td_spotify_api_version(family, get_at<int32_t>(info, layout::kMinApiVersion),
+                                                   get_at<int32_t>(info, layout::kMaxApiVersion));
+    put_at<int32_t>(info, layout::kApiVersion, v.version);
+    return v.accepted;
+}
 
 // Bodies of the entry points; entry.cpp wraps each so no exception leaves the library.
 void fill_chop_plugin_info(TD::CHOP_PluginInfo* info);

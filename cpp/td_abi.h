@@ -25,6 +25,9 @@ namespace TD {
 class OP_TOPInput;
 class OP_SOPInput;
 class OP_ObjectInput;
+class OP_NodeSaveState;  // TouchDesigner 2025.33060 and later
+class OP_NodeLoadState;
+struct OP_InputLabel;
 struct TDS_PyObject;
 struct TDS_PyGetSetDef;
 struct TDS_PyMethodDef;
@@ -107,19 +110,24 @@ struct OP_CustomOPInfo {
     int32_t reserved[88];
 };
 
-// CHOP_PluginInfo and DAT_PluginInfo share one layout.
+// CHOP_PluginInfo and DAT_PluginInfo share one layout. TouchDesigner 2025 fills
+// minAPIVersion/maxAPIVersion before calling Fill; older builds leave them zero (reserved).
 struct CHOP_PluginInfo {
     int32_t apiVersion;
     int32_t reserved[100];
     OP_CustomOPInfo customOPInfo;
-    int32_t reserved2[20];
+    int32_t reserved2[18];
+    int32_t minAPIVersion;
+    int32_t maxAPIVersion;
 };
 
 struct DAT_PluginInfo {
     int32_t apiVersion;
     int32_t reserved[100];
     OP_CustomOPInfo customOPInfo;
-    int32_t reserved2[20];
+    int32_t reserved2[18];
+    int32_t minAPIVersion;
+    int32_t maxAPIVersion;
 };
 
 // Given to Create*Instance; TouchDesigner updates cookCount in place.
@@ -261,6 +269,9 @@ struct OP_NumericParameter {
           clampMaxes{},
           minSliders{},
           maxSliders{1.0, 1.0, 1.0, 1.0},
+          size(1),
+          section(false),
+          help(nullptr),
           reserved{} {}
 
     const char* name;
@@ -273,18 +284,33 @@ struct OP_NumericParameter {
     bool clampMaxes[4];
     double minSliders[4];
     double maxSliders[4];
-    int32_t reserved[20];
+    // From TouchDesigner 2025.33060 (reserved, and ignored, before it).
+    int32_t size;
+    bool section;
+    const char* help;
+    int32_t reserved[16];
 };
 
 struct OP_StringParameter {
     explicit OP_StringParameter(const char* iname = nullptr)
-        : name(iname), label(nullptr), page(nullptr), defaultValue(nullptr), reserved{} {}
+        : name(iname),
+          label(nullptr),
+          page(nullptr),
+          defaultValue(nullptr),
+          size(1),
+          section(false),
+          help(nullptr),
+          reserved{} {}
 
     const char* name;
     const char* label;
     const char* page;
     const char* defaultValue;
-    int32_t reserved[20];
+    // From TouchDesigner 2025.33060 (reserved, and ignored, before it).
+    int32_t size;
+    bool section;
+    const char* help;
+    int32_t reserved[16];
 };
 
 enum class OP_ParAppendResult : int32_t {
@@ -446,9 +472,11 @@ public:
     virtual void pulsePressed(const char* /*name*/, void*) {}
     virtual void buildDynamicMenu(const OP_Inputs*, OP_BuildDynamicMenuInfo*, void*) {}
 
-    virtual int32_t reservedFunc16() { return 0; }
-    virtual int32_t reservedFunc17() { return 0; }
-    virtual int32_t reservedFunc18() { return 0; }
+    // Slots 16-18: reserved before TouchDesigner 2025.33060, which calls them. Doing nothing is
+    // right for this plugin (nothing to save, no input labels) on every series.
+    virtual void saveData(OP_NodeSaveState* /*saver*/, void*) {}
+    virtual void loadData(const OP_NodeLoadState* /*loader*/, void*) {}
+    virtual void inputConnectorLabel(int32_t /*index*/, OP_InputLabel* /*label*/, void*) {}
     virtual int32_t reservedFunc19() { return 0; }
     virtual int32_t reservedFunc20() { return 0; }
     virtual int32_t reservedFunc21() { return 0; }
@@ -531,8 +559,12 @@ TDS_AT(CHOP_PluginInfo, apiVersion, 0);
 TDS_AT(CHOP_PluginInfo, reserved, 4);
 TDS_AT(CHOP_PluginInfo, customOPInfo, 408);
 TDS_AT(CHOP_PluginInfo, reserved2, 864);
+TDS_AT(CHOP_PluginInfo, minAPIVersion, 936);
+TDS_AT(CHOP_PluginInfo, maxAPIVersion, 940);
 TDS_SIZE(DAT_PluginInfo, 944);
 TDS_AT(DAT_PluginInfo, customOPInfo, 408);
+TDS_AT(DAT_PluginInfo, minAPIVersion, 936);
+TDS_AT(DAT_PluginInfo, maxAPIVersion, 940);
 
 TDS_SIZE(OP_CustomOPInfo, 456);
 TDS_AT(OP_CustomOPInfo, opType, 0);
@@ -669,14 +701,20 @@ TDS_AT(OP_NumericParameter, clampMins, 120);
 TDS_AT(OP_NumericParameter, clampMaxes, 124);
 TDS_AT(OP_NumericParameter, minSliders, 128);
 TDS_AT(OP_NumericParameter, maxSliders, 160);
-TDS_AT(OP_NumericParameter, reserved, 192);
+TDS_AT(OP_NumericParameter, size, 192);
+TDS_AT(OP_NumericParameter, section, 196);
+TDS_AT(OP_NumericParameter, help, 200);
+TDS_AT(OP_NumericParameter, reserved, 208);
 
 TDS_SIZE(OP_StringParameter, 112);
 TDS_AT(OP_StringParameter, name, 0);
 TDS_AT(OP_StringParameter, label, 8);
 TDS_AT(OP_StringParameter, page, 16);
 TDS_AT(OP_StringParameter, defaultValue, 24);
-TDS_AT(OP_StringParameter, reserved, 32);
+TDS_AT(OP_StringParameter, size, 32);
+TDS_AT(OP_StringParameter, section, 36);
+TDS_AT(OP_StringParameter, help, 40);
+TDS_AT(OP_StringParameter, reserved, 48);
 
 static_assert(sizeof(TD::OP_ParAppendResult) == 4, "OP_ParAppendResult is an int32");
 static_assert(sizeof(TD::DAT_OutDataType) == 4, "DAT_OutDataType is an int32");

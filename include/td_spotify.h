@@ -69,6 +69,14 @@ typedef struct TdsParamInfo {
   uint32_t menu_count;
 } TdsParamInfo;
 
+// The version to write at offset 0 of the plugin info, and whether TouchDesigner will take it.
+// When `accepted` is false, write `version` and return from `Fill*PluginInfo` at once: the rest
+// of the info may not be set up.
+typedef struct TdsApiVersion {
+  int32_t version;
+  bool accepted;
+} TdsApiVersion;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -212,6 +220,10 @@ enum TdsResult td_spotify_push_audio(struct TdsInstance *instance,
                                      uint32_t num_channels,
                                      uint32_t num_samples,
                                      double sample_rate);
+
+// Chooses the API version for `family` ([`TDS_FAMILY_CHOP`] or [`TDS_FAMILY_DAT`]) from the
+// range TouchDesigner wrote at bytes 936 (`min`) and 940 (`max`) of the plugin info.
+struct TdsApiVersion td_spotify_api_version(uint32_t family, int32_t min, int32_t max);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -4,7 +4,8 @@
 //!
 //! TouchDesigner calls every entry point on its main thread, one at a time:
 //!
-//! 1. `Fill*PluginInfo` once at start-up ([`entry`], forwarded to the C++ shim).
+//! 1. `Fill*PluginInfo` once at start-up ([`entry`], forwarded to the C++ shim), which asks
+//!    [`api_version::td_spotify_api_version`] what to declare.
 //! 2. `Create*Instance` per operator → [`td_spotify_instance_new`].
 //! 3. `setupParameters` → [`td_spotify_param_count`], [`td_spotify_param_info`],
 //!    [`td_spotify_param_menu_item`].
@@ -25,6 +26,7 @@
 
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+pub mod api_version;
 pub mod entry;
 pub mod instance;
 #[cfg(all(unix, target_pointer_width = "64"))]

@@ -363,32 +363,67 @@ const char* kind_name(TdsParamKind k) {
 // ---------------------------------------------------------------------------------------------
 // Plugin info
 
-void check_plugin_info(const Plugin& p, bool verbose) {
-    HostPluginInfo strings;
-    CHOP_PluginInfo chop;
-    strings.prepare(chop);
-    p.fill_chop(&chop);
-    CHECK(chop.apiVersion == 9, "CHOP apiVersion is %d, want 9", chop.apiVersion);
-    CHECK(td_name_ok(strings.op_type.c_str()), "CHOP opType '%s' breaks TD's rule", strings.op_type.c_str());
-    CHECK(!strings.op_label.empty(), "CHOP opLabel is empty");
-    CHECK(strlen(strings.op_icon.c_str()) == 3, "CHOP opIcon '%s' is not 3 characters", strings.op_icon.c_str());
-    CHECK(chop.customOPInfo.minInputs == 0 && chop.customOPInfo.maxInputs == 1, "CHOP inputs %d..%d, want 0..1",
-          chop.customOPInfo.minInputs, chop.customOPInfo.maxInputs);
-    const std::string chop_type = strings.op_type.c_str();
-    if (verbose) note("CHOP: opType %s, label '%s', icon %s, API %d, version %d.%d", chop_type.c_str(), strings.op_label.c_str(),
-         strings.op_icon.c_str(), chop.apiVersion, chop.customOPInfo.majorVersion, chop.customOPInfo.minorVersion);
+// What each TouchDesigner series offers before calling Fill (2025 writes the range it accepts;
+// older builds leave those bytes zero) and what the plugin must declare.
+struct Series {
+    const char* name;
+    int32_t chop_min, chop_max, dat_min, dat_max;
+    int32_t chop_want, dat_want;
+    bool accepted;
+};
 
-    HostPluginInfo dstrings;
-    DAT_PluginInfo dat;
-    dstrings.prepare(dat);
-    p.fill_dat(&dat);
-    CHECK(dat.apiVersion == 3, "DAT apiVersion is %d, want 3", dat.apiVersion);
-    CHECK(td_name_ok(dstrings.op_type.c_str()), "DAT opType '%s' breaks TD's rule", dstrings.op_type.c_str());
-    CHECK(chop_type != dstrings.op_type.c_str(), "CHOP and DAT share opType %s", chop_type.c_str());
-    CHECK(strlen(dstrings.op_icon.c_str()) == 3, "DAT opIcon '%s' is not 3 characters", dstrings.op_icon.c_str());
-    CHECK(dat.customOPInfo.maxInputs == 0, "DAT maxInputs %d, want 0", dat.customOPInfo.maxInputs);
-    if (verbose) note("DAT:  opType %s, label '%s', icon %s, API %d", dstrings.op_type.c_str(), dstrings.op_label.c_str(),
-         dstrings.op_icon.c_str(), dat.apiVersion);
+const Series kSeries[] = {
+    {"TD 2022-2023 (9/3)", 0, 0, 0, 0, 9, 3, true},
+    {"TD 2025 before .33060 (common 1)", 0x10008, 0x1000A, 0x10003, 0x10004, 0x1000A, 0x10004, true},
+    {"TD 2025.33060+ (common 2)", 0x10008, 0x2000A, 0x10003, 0x20004, 0x2000A, 0x20004, true},
+    {"a series with common 3 only", 0x3000A, 0x3000B, 0x30004, 0x30005, 0x2000A, 0x20004, false},
+};
+
+// Prepares the info as TD does, with the series' range, and calls the plugin's Fill.
+template <typename Info>
+void fill_as(const Series& series, const char* family, void (*fill)(Info*), int32_t min, int32_t max, int32_t want,
+             Info& info, HostPluginInfo& strings) {
+    strings.prepare(info);
+    info.minAPIVersion = min;
+    info.maxAPIVersion = max;
+    fill(&info);
+    CHECK(info.apiVersion == want, "%s: %s apiVersion is %#x, want %#x", series.name, family, info.apiVersion, want);
+}
+
+void check_plugin_info(const Plugin& p, bool verbose) {
+    for (const Series& series : kSeries) {
+        HostPluginInfo strings, dstrings;
+        CHOP_PluginInfo chop;
+        DAT_PluginInfo dat;
+        fill_as(series, "CHOP", p.fill_chop, series.chop_min, series.chop_max, series.chop_want, chop, strings);
+        fill_as(series, "DAT", p.fill_dat, series.dat_min, series.dat_max, series.dat_want, dat, dstrings);
+
+        if (!series.accepted) {
+            // TD refuses the plugin and may not have set up the strings: nothing else is touched.
+            CHECK(strings.op_type.sets == 0 && chop.customOPInfo.maxInputs == 0, "%s: a refused CHOP Fill went on",
+                  series.name);
+            CHECK(dstrings.op_type.sets == 0, "%s: a refused DAT Fill went on", series.name);
+            if (verbose) note("%s: declared %#x / %#x and stopped, as TD will refuse it", series.name,
+                              chop.apiVersion, dat.apiVersion);
+            continue;
+        }
+        CHECK(td_name_ok(strings.op_type.c_str()), "CHOP opType '%s' breaks TD's rule", strings.op_type.c_str());
+        CHECK(!strings.op_label.empty(), "CHOP opLabel is empty");
+        CHECK(strlen(strings.op_icon.c_str()) == 3, "CHOP opIcon '%s' is not 3 characters", strings.op_icon.c_str());
+        CHECK(chop.customOPInfo.minInputs == 0 && chop.customOPInfo.maxInputs == 1, "CHOP inputs %d..%d, want 0..1",
+              chop.customOPInfo.minInputs, chop.customOPInfo.maxInputs);
+        const std::string chop_type = strings.op_type.c_str();
+        CHECK(td_name_ok(dstrings.op_type.c_str()), "DAT opType '%s' breaks TD's rule", dstrings.op_type.c_str());
+        CHECK(chop_type != dstrings.op_type.c_str(), "CHOP and DAT share opType %s", chop_type.c_str());
+        CHECK(strlen(dstrings.op_icon.c_str()) == 3, "DAT opIcon '%s' is not 3 characters", dstrings.op_icon.c_str());
+        CHECK(dat.customOPInfo.maxInputs == 0, "DAT maxInputs %d, want 0", dat.customOPInfo.maxInputs);
+        if (verbose) {
+            note("%s: CHOP %s '%s' icon %s API %#x version %d.%d; DAT %s '%s' icon %s API %#x", series.name,
+                 chop_type.c_str(), strings.op_label.c_str(), strings.op_icon.c_str(), chop.apiVersion,
+                 chop.customOPInfo.majorVersion, chop.customOPInfo.minorVersion, dstrings.op_type.c_str(),
+                 dstrings.op_label.c_str(), dstrings.op_icon.c_str(), dat.apiVersion);
+        }
+    }
 }
 
 // Runs setupParameters and compares the page with the library's parameter table.
@@ -411,6 +446,8 @@ void setup_and_check_parameters(const char* who, uint32_t family, const Tables& 
               kind_name(info.kind));
         CHECK(got.label == info.label, "%s: %s label '%s'", who, info.name, got.label.c_str());
         CHECK(got.page == info.page, "%s: %s page '%s', want '%s'", who, info.name, got.page.c_str(), info.page);
+        CHECK(got.size == 1, "%s: %s size %d, want 1 (TouchDesigner 2025 reads it)", who, info.name, got.size);
+        CHECK(got.help == info.help, "%s: %s help '%s'", who, info.name, got.help.c_str());
         if (info.kind == TDS_PARAM_KIND_MENU) {
             CHECK(got.menu_names.size() == info.menu_count, "%s: %s has %zu menu items", who, info.name,
                   got.menu_names.size());

@@ -83,6 +83,9 @@ struct RecordedPar {
     std::string default_string;
     std::vector<std::string> menu_names;
     std::vector<std::string> menu_labels;
+    // What TouchDesigner 2025.33060+ reads from the former reserved space.
+    int32_t size = 0;
+    std::string help;
 };
 
 class HostParameters final : public OP_ParameterManager {
@@ -174,6 +177,8 @@ private:
         p.min_value = np.minValues[0];
         p.max_value = np.maxValues[0];
         p.clamp = np.clampMins[0] && np.clampMaxes[0];
+        p.size = np.size;
+        p.help = np.help ? np.help : "";
         pars.push_back(p);
         return r;
     }
@@ -194,6 +199,8 @@ private:
         p.label = sp.label ? sp.label : "";
         p.page = sp.page ? sp.page : "";
         p.default_string = sp.defaultValue ? sp.defaultValue : "";
+        p.size = sp.size;
+        p.help = sp.help ? sp.help : "";
         for (int32_t i = 0; i < n; ++i) {
             p.menu_names.push_back(names && names[i] ? names[i] : "(null)");
             p.menu_labels.push_back(labels && labels[i] ? labels[i] : "(null)");

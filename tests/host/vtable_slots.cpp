@@ -72,7 +72,9 @@ int check_vtable_slots(std::vector<std::string>& failures) {
     SLOT(CHOP_CPlusPlusBase, setupParameters, 13);
     SLOT(CHOP_CPlusPlusBase, pulsePressed, 14);
     SLOT(CHOP_CPlusPlusBase, buildDynamicMenu, 15);
-    SLOT(CHOP_CPlusPlusBase, reservedFunc16, 16);
+    SLOT(CHOP_CPlusPlusBase, saveData, 16);
+    SLOT(CHOP_CPlusPlusBase, inputConnectorLabel, 18);
+    SLOT(CHOP_CPlusPlusBase, reservedFunc19, 19);
     SLOT(CHOP_CPlusPlusBase, reservedFunc30, 30);
     // DAT_CPlusPlusBase: destructor in 0-1, 29 slots in all.
     SLOT(DAT_CPlusPlusBase, getGeneralInfo, 2);
