@@ -163,22 +163,29 @@ private:
         return OP_ParAppendResult::InvalidSize;
     }
 
+    // The fields both parameter structs share.
+    template <typename Par>
+    static RecordedPar record(const char* kind, const Par& par) {
+        RecordedPar p;
+        p.kind = kind;
+        p.name = par.name;
+        p.label = par.label ? par.label : "";
+        p.page = par.page ? par.page : "";
+        p.size = par.size;
+        p.help = par.help ? par.help : "";
+        return p;
+    }
+
     OP_ParAppendResult num(const char* kind, const OP_NumericParameter& np) {
         OP_ParAppendResult r = check_name(kind, np.name, np.label, np.page);
         if (r != OP_ParAppendResult::Success) {
             return r;
         }
-        RecordedPar p;
-        p.kind = kind;
-        p.name = np.name;
-        p.label = np.label ? np.label : "";
-        p.page = np.page ? np.page : "";
+        RecordedPar p = record(kind, np);
         p.default_value = np.defaultValues[0];
         p.min_value = np.minValues[0];
         p.max_value = np.maxValues[0];
         p.clamp = np.clampMins[0] && np.clampMaxes[0];
-        p.size = np.size;
-        p.help = np.help ? np.help : "";
         pars.push_back(p);
         return r;
     }
@@ -193,14 +200,8 @@ private:
         if (r != OP_ParAppendResult::Success) {
             return r;
         }
-        RecordedPar p;
-        p.kind = kind;
-        p.name = sp.name;
-        p.label = sp.label ? sp.label : "";
-        p.page = sp.page ? sp.page : "";
+        RecordedPar p = record(kind, sp);
         p.default_string = sp.defaultValue ? sp.defaultValue : "";
-        p.size = sp.size;
-        p.help = sp.help ? sp.help : "";
         for (int32_t i = 0; i < n; ++i) {
             p.menu_names.push_back(names && names[i] ? names[i] : "(null)");
             p.menu_labels.push_back(labels && labels[i] ? labels[i] : "(null)");
