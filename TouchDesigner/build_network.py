@@ -23,8 +23,8 @@ FILES = ('td_spotify.dll', 'td_spotify.plugin', 'libtd_spotify.dylib', 'libtd_sp
 def custom_type(family):
     """The Custom OP type TouchDesigner registered for the plugin in `family`, or None."""
     for op_type in families.get(family, ()):
-        name = getattr(op_type, '__name__', str(op_type))
-        if name.lower().startswith('tdspotify') and name.endswith(family):
+        # The plugin registers opType Tdspotify (CHOP) and Tdspotifydat (DAT).
+        if 'tdspotify' in getattr(op_type, '__name__', str(op_type)).lower():
             return op_type
     return None
 
