@@ -19,7 +19,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TD = os.path.join(HERE, '..')
 COLOURS = {'CHOP': '#3f7f3f', 'TOP': '#6b4f9e', 'DAT': '#a0456e', 'COMP': '#5a5a5a'}
 BOX_W, BOX_H = 160, 50
-X_SCALE, Y_SCALE = 1.1, 0.6
+X_SCALE, Y_SCALE = 1.2, 0.6
 PLUGIN_LABELS = {'CHOP': 'plugin CHOP', 'DAT': 'plugin DAT'}
 
 # Where each channel and row goes, in the example network and the README recipes.
