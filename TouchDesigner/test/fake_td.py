@@ -227,7 +227,8 @@ class Project:
 class Network:
     """One TouchDesigner session: /project1, the Custom OPs it loaded, what the user would choose."""
 
-    def __init__(self, custom_op=False, chosen_file=None, project_folder='/nonexistent'):
+    def __init__(self, custom_op=False, chosen_file=None, project_folder='/nonexistent',
+                 custom_names=('tdspotifyCHOP', 'tdspotifydatDAT'), families_as_strings=False):
         self.catalogue = load_catalogue()
         self.types = dict(self.catalogue['types'])
         self.plugin_params, self.channels, self.rows = plugin_schema()
@@ -235,13 +236,15 @@ class Network:
                          'POP': []}
         self.optypes = {n: OPType(n, s) for n, s in self.types.items()}
         if custom_op:
-            for family, name in (('CHOP', 'tdspotifyCHOP'), ('DAT', 'tdspotifydatDAT')):
+            # How TouchDesigner names a Custom OP's Python type is not documented where we looked;
+            # tests try more than one spelling.
+            for family, name in zip(('CHOP', 'DAT'), custom_names):
                 spec = {'family': family, 'doc': 'https://derivative.ca/UserGuide/Custom_Operators',
                         'inputs': 1 if family == 'CHOP' else 0, 'params': {}, 'custom': True}
                 self.types[name] = spec
                 self.optypes[name] = OPType(name, spec)
         for t in self.optypes.values():
-            self.families[t.spec['family']].append(t)
+            self.families[t.spec['family']].append(t.__name__ if families_as_strings else t)
         self.created = []
         self.root = OP(self, None, 'containerCOMP', 'project1')
         self.ui = UI(chosen_file)
@@ -280,7 +283,7 @@ class Network:
     # Expressions -------------------------------------------------------------------------------
     def channels_of(self, node):
         """The channel names a CHOP outputs, as far as the fake can tell."""
-        if node.type_name in ('cplusplusCHOP', 'tdspotifyCHOP'):
+        if node.spec.get('plugin_params') or node.spec.get('custom'):
             return self.channels
         if node.type_name == 'selectCHOP':
             source = node.op(node.par.chop.val or '')
@@ -306,7 +309,7 @@ class Network:
             return Channel(0.5)
         if node.family == 'DAT' and isinstance(key, tuple):
             row, col = key
-            if node.type_name in ('cplusplusDAT', 'tdspotifydatDAT'):
+            if node.spec.get('plugin_params') or node.spec.get('custom'):
                 if row not in self.rows or col not in ('field', 'value'):
                     return None  # TouchDesigner returns None for a missing cell
                 return Cell('text of %s' % row)

@@ -102,6 +102,15 @@ class ExampleNetwork(unittest.TestCase):
         self.assertEqual(kids['now_playing'].type_name, 'tdspotifydatDAT')
         self.assertEqual(net.ui.asked, 0)
 
+    def test_custom_op_found_whatever_its_python_type_is_called(self):
+        for names, as_strings in ((('Tdspotify', 'Tdspotifydat'), False),
+                                  (('tdspotifyCHOP', 'tdspotifydatDAT'), True)):
+            with self.subTest(names=names, as_strings=as_strings), Home():
+                net = Network(custom_op=True, custom_names=names, families_as_strings=as_strings)
+                kids = self.check_show(net, build(net))
+                self.assertEqual((kids['spotify1'].type_name, kids['now_playing'].type_name), names)
+                self.assertEqual(net.ui.asked, 0)
+
     def test_windows_plugins_folder_file_becomes_the_plugin_path(self):
         with Home('Documents/Derivative/Plugins/td-spotify/td_spotify.dll', 'win32') as home:
             net = Network()
