@@ -17,6 +17,7 @@ Usage: tools/cross_abi.py   (environment: CLANGXX, default clang++)
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -177,6 +178,9 @@ def sheet_errors():
 
 def main():
     clang = os.environ.get("CLANGXX", "clang++")
+    if shutil.which(clang) is None:
+        print(f"cross_abi: {clang} not found: apt-get install clang (or set CLANGXX)", file=sys.stderr)
+        return 1
     errors, checked = [], 0
     for target in TARGETS:
         tables, compile_errors = compile_target(clang, target)
