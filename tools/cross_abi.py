@@ -179,7 +179,8 @@ def sheet_errors():
 def main():
     clang = os.environ.get("CLANGXX", "clang++")
     if shutil.which(clang) is None:
-        print(f"cross_abi: {clang} not found: apt-get install clang (or set CLANGXX)", file=sys.stderr)
+        print(f"cross_abi: {clang} not found: apt-get install clang (or set CLANGXX)",
+              file=sys.stderr)
         return 1
     errors, checked = [], 0
     for target in TARGETS:

@@ -80,7 +80,8 @@ def run(cmd):
 
 
 def sign(bundle, identity):
-    """Ad hoc (`-`) or Developer ID; a real identity gets the hardened runtime notarization needs."""
+    """Ad hoc (`-`) or Developer ID; a real identity also gets the hardened runtime and a secure
+    timestamp, which notarization requires."""
     cmd = ["codesign", "--force", "--sign", identity]
     if identity != "-":
         cmd += ["--options", "runtime", "--timestamp"]
@@ -92,7 +93,8 @@ def notarize(bundle):
     """Submits the signed bundle and staples the ticket, so Gatekeeper accepts it offline.
 
     Credentials: APPLE_ID, APPLE_TEAM_ID and APPLE_APP_PASSWORD (an app-specific password)."""
-    missing = [v for v in ("APPLE_ID", "APPLE_TEAM_ID", "APPLE_APP_PASSWORD") if not os.environ.get(v)]
+    names = ("APPLE_ID", "APPLE_TEAM_ID", "APPLE_APP_PASSWORD")
+    missing = [v for v in names if not os.environ.get(v)]
     if missing:
         sys.exit(f"package: --notarize needs {', '.join(missing)} in the environment")
     with tempfile.TemporaryDirectory() as tmp:
@@ -179,7 +181,8 @@ def main(argv=None):
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("package", help="write the zip (and on macOS the .plugin bundle)")
     p.add_argument("--platform", required=True, choices=sorted(PLATFORMS))
-    p.add_argument("--lib", required=True, help="the built library (macOS: the lipo'd universal dylib)")
+    p.add_argument("--lib", required=True,
+                   help="the built library (macOS: the dylib, lipo'd into a universal binary)")
     p.add_argument("--out", default="dist", help="folder for the zip (default: dist)")
     p.add_argument("--expect-version", help="fail unless Cargo.toml has this version (v prefix ok)")
     p.add_argument("--sign", metavar="IDENTITY", help="macOS: codesign the bundle; '-' = ad hoc")
