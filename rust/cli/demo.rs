@@ -2,10 +2,14 @@
 //! TouchDesigner would receive it.
 
 use std::error::Error;
-use std::fmt::Write as _;
-use std::io::{IsTerminal, Write};
-use std::time::{Duration, Instant};
+#[cfg(all(unix, target_pointer_width = "64"))]
+use std::{
+    fmt::Write as _,
+    io::{IsTerminal, Write},
+    time::{Duration, Instant},
+};
 
+#[cfg(all(unix, target_pointer_width = "64"))]
 use td_spotify::ffi::td_host::{Frame, Host, ParValue};
 
 /// Options of `td-spotify demo`.
@@ -32,6 +36,19 @@ pub fn run(args: &DemoArgs) -> Result<(), Box<dyn Error>> {
     if !(args.fps > 0.0 && args.fps <= 1000.0) {
         return Err("--fps must be between 0 and 1000".into());
     }
+    cook(args)
+}
+
+/// The stand-in host lays out TouchDesigner's vtables as the Itanium C++ ABI does (ffi::td_host).
+#[cfg(not(all(unix, target_pointer_width = "64")))]
+fn cook(_args: &DemoArgs) -> Result<(), Box<dyn Error>> {
+    Err("`demo` runs on Linux and macOS only (its stand-in TouchDesigner host follows their C++ \
+         ABI); on Windows, load td_spotify.dll in TouchDesigner, or try `td-spotify now`"
+        .into())
+}
+
+#[cfg(all(unix, target_pointer_width = "64"))]
+fn cook(args: &DemoArgs) -> Result<(), Box<dyn Error>> {
     let mut host = Host::new(td_spotify::ffi::entry::entry_points())?;
     host.set_par("Source", ParValue::Text("Simulator".into()));
     host.set_par("Simseed", ParValue::Number(f64::from(args.seed)));
@@ -76,15 +93,18 @@ pub fn run(args: &DemoArgs) -> Result<(), Box<dyn Error>> {
     }
 }
 
+#[cfg(all(unix, target_pointer_width = "64"))]
 fn rows<'a>(frame: &'a Frame<'_>) -> impl Iterator<Item = (&'a str, &'a str)> {
     frame.table.iter().skip(1).filter_map(|r| Some((r.first()?.as_str(), r.get(1)?.as_str())))
 }
 
+#[cfg(all(unix, target_pointer_width = "64"))]
 fn value_of(frame: &Frame<'_>, name: &str) -> f32 {
     frame.names.iter().position(|n| n == name).map_or(0.0, |i| frame.values[i])
 }
 
 /// One JSON object: `{"channels":{…},"rows":{…}}`, keys in the plugin's order.
+#[cfg(all(unix, target_pointer_width = "64"))]
 fn json(frame: &Frame<'_>, out: &mut String) {
     let quote = |s: &str| serde_json::to_string(s).unwrap_or_default();
     out.push_str("{\"channels\":{");
@@ -100,6 +120,7 @@ fn json(frame: &Frame<'_>, out: &mut String) {
 }
 
 /// The full-screen view: channels with a progress bar, then rows.
+#[cfg(all(unix, target_pointer_width = "64"))]
 fn live_view(frame: &Frame<'_>, elapsed: Duration, out: &mut String) {
     out.push_str("\x1b[H");
     let _ = writeln!(
@@ -134,6 +155,7 @@ fn live_view(frame: &Frame<'_>, elapsed: Duration, out: &mut String) {
 }
 
 /// One line per second when the output is not a terminal.
+#[cfg(all(unix, target_pointer_width = "64"))]
 fn summary(frame: &Frame<'_>, out: &mut String) {
     let row = |f: &str| rows(frame).find(|(k, _)| *k == f).map_or("", |(_, v)| v);
     let _ = writeln!(
