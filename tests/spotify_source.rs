@@ -451,3 +451,79 @@ async fn hanging_extras_do_not_delay_the_player() {
     let names: Vec<&str> = steps.iter().map(|s| s.snapshot.row(Row::Name)).collect();
     assert!(names.contains(&"Track 2"), "tracks kept changing: {names:?}");
 }
+
+/// Sends `head` (a request without a body) to `addr` and returns the status code of the answer.
+async fn raw_status(addr: std::net::SocketAddr, head: &str) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    answer.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("no status: {answer:?}"))
+}
+
+#[tokio::test]
+async fn the_fake_refuses_what_spotify_refuses_and_the_client_sends_what_it_accepts() {
+    use td_spotify::api::client::{ApiClient, ClientOptions, Method};
+    use td_spotify::api::{ApiError, StaticToken};
+    let api = FakeApi::new(|_| playing(0));
+    api.route("POST", "/v1/me/player/next", |_| Reply::no_content());
+    let addr = api.serve_http().await;
+    let auth = format!("Host: {addr}\r\nAuthorization: Bearer {TOKEN}\r\n");
+    // No Content-Length on a bodiless POST: Spotify's front end answers 411.
+    assert_eq!(raw_status(addr, &format!("POST /v1/me/player/next HTTP/1.1\r\n{auth}\r\n")).await, 411);
+    // PUT to `next` (it takes POST): 405, whatever the length.
+    let put = format!("PUT /v1/me/player/next HTTP/1.1\r\n{auth}Content-Length: 0\r\n\r\n");
+    assert_eq!(raw_status(addr, &put).await, 405);
+    assert_eq!(raw_status(addr, &format!("GET /v1/me/player/pause HTTP/1.1\r\n{auth}\r\n")).await, 405);
+    let post = format!("POST /v1/me/player/next HTTP/1.1\r\n{auth}Content-Length: 0\r\n\r\n");
+    assert_eq!(raw_status(addr, &post).await, 204);
+
+    // The plugin's client sends `Content-Length: 0`, so the strict fake lets its commands through;
+    // a wrong method is reported as our bug, not as the artist's.
+    let options = ClientOptions {
+        api_url: format!("http://{addr}"),
+        ..ClientOptions::from_config(&SpotifyConfig::default())
+    };
+    let client = ApiClient::new(options).unwrap();
+    let tokens = StaticToken::new(TOKEN, "test");
+    let next = client.url("/v1/me/player/next", None).unwrap();
+    let done = client.command(Method::Post, &next, &tokens).await;
+    assert!(done.result.is_ok(), "{:?}", done.result);
+    let wrong = client.command(Method::Put, &next, &tokens).await.result.unwrap_err();
+    assert!(matches!(wrong, ApiError::Http { status: 405 }), "{wrong:?}");
+    assert!(wrong.user_message().contains("bug"), "{}", wrong.user_message());
+    let outcomes: Vec<_> = api.requests().into_iter().map(|r| (r.method, r.outcome)).collect();
+    assert_eq!(outcomes[outcomes.len() - 2..], [("POST".into(), "204".into()), ("PUT".into(), "405".into())]);
+}
+
+#[tokio::test]
+async fn every_refusal_of_a_pulse_tells_the_artist_what_to_do() {
+    let api = api_with_lists(|_| playing(0));
+    let refusals = std::sync::Mutex::new(
+        vec![Reply::premium_required(), Reply::no_active_device(), Reply::development_mode()].into_iter(),
+    );
+    api.route("POST", "/v1/me/player/next", move |_| refusals.lock().unwrap().next().unwrap());
+    let mut rig = rig("refusal-messages", api, Duration::from_secs(30)).await;
+    rig.run_until(player_polls_at_least(1)).await;
+
+    let premium = rig.source.pulse(Pulse::Next).await.unwrap();
+    assert_eq!(premium, "Spotify Premium is required for playback control");
+    assert_eq!(premium, PREMIUM_NEEDED);
+    let steps = rig.run_until(|_, steps| !steps.is_empty()).await;
+    let shown = steps[0].snapshot.warning.as_deref().unwrap().to_str().unwrap().to_owned();
+    assert_eq!(shown, PREMIUM_NEEDED, "the warning the operator shows");
+
+    let no_device = rig.source.pulse(Pulse::Next).await.unwrap();
+    assert_eq!(no_device, "No active Spotify device: start playback on a device first");
+    assert_eq!(no_device, NO_DEVICE);
+
+    let dev_mode = rig.source.pulse(Pulse::Next).await.unwrap();
+    for needed in ["403", "Development Mode", "allowlist", "at most 5 users", "owner has Spotify Premium"] {
+        assert!(dev_mode.contains(needed), "{needed:?} missing from {dev_mode:?}");
+    }
+    let steps = rig.run_until(|_, steps| !steps.is_empty()).await;
+    let shown = steps[0].snapshot.warning.as_deref().unwrap().to_str().unwrap().to_owned();
+    assert!(shown.contains("allowlist"), "{shown}");
+    assert_eq!(rig.api.requests_to("/v1/me/player/next").len(), 3);
+}

@@ -9,13 +9,13 @@ use std::error::Error as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, RETRY_AFTER};
+use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_LENGTH};
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use super::error::{ApiError, ForbiddenReason, MalformedKind};
+use super::error::{ApiError, ForbiddenReason};
 use super::models::{CurrentPlayback, ErrorBody};
-use super::rate_limit::parse_retry_after;
+use super::rate_limit::retry_after;
 use super::{TokenError, TokenProvider};
 use crate::config::SpotifyConfig;
 use crate::engine::source::BoxFuture;
@@ -305,45 +305,27 @@ pub(crate) fn interpret<T: DeserializeOwned>(raw: &RawResponse) -> Result<Option
         200..=299 if raw.body.iter().all(u8::is_ascii_whitespace) => Ok(None),
         200..=299 => parse_json(&raw.body).map(Some),
         401 => Err(ApiError::Unauthorized),
-        403 => {
-            let reason = serde_json::from_slice::<ErrorBody>(&raw.body)
-                .ok()
-                .and_then(|b| b.error)
-                .and_then(|e| e.reason);
-            Err(ApiError::Forbidden {
-                reason: match reason.as_deref() {
-                    Some("PREMIUM_REQUIRED") => ForbiddenReason::PremiumRequired,
-                    _ => ForbiddenReason::NotAllowed,
-                },
-            })
-        }
-        429 => Err(ApiError::RateLimited {
-            retry_after: raw
-                .headers
-                .get(RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(parse_retry_after),
+        403 => Err(ApiError::Forbidden {
+            reason: match error_reason(&raw.body).as_deref() {
+                Some("PREMIUM_REQUIRED") => ForbiddenReason::PremiumRequired,
+                _ => ForbiddenReason::NotAllowed,
+            },
         }),
+        429 => Err(ApiError::RateLimited { retry_after: retry_after(&raw.headers) }),
         status @ 500..=599 => Err(ApiError::Server { status }),
         status => Err(ApiError::Http { status }),
     }
 }
 
-/// Parses a JSON object, reporting where it broke but never what it said. Anything but an
-/// object at the top is refused (a derived struct would otherwise accept an array).
+/// Parses a JSON object straight into the tolerant model `T`, reporting where it broke but never
+/// what it said (see [`super::lenient::from_slice`]).
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(body)
-        .and_then(|object| T::deserialize(serde_json::Value::Object(object)))
-        .map_err(|e| {
-            let kind = match e.classify() {
-                serde_json::error::Category::Eof => MalformedKind::Truncated,
-                serde_json::error::Category::Data => MalformedKind::Shape,
-                serde_json::error::Category::Syntax | serde_json::error::Category::Io => {
-                    MalformedKind::Syntax
-                }
-            };
-            ApiError::Malformed { kind, line: e.line(), column: e.column() }
-        })
+    super::lenient::from_slice(body)
+}
+
+/// The `reason` of an error answer (`PREMIUM_REQUIRED`, `NO_ACTIVE_DEVICE`…), if it has one.
+fn error_reason(body: &[u8]) -> Option<String> {
+    parse_json::<ErrorBody>(body).ok()?.error?.reason
 }
 
 /// HTTP(S) over reqwest, on whatever tokio runtime polls it (the engine's).
@@ -380,12 +362,13 @@ impl ReqwestTransport {
         })?;
         // Keeps the token out of any Debug output of the request.
         auth.set_sensitive(true);
+        // Spotify's front end answers a PUT/POST without `Content-Length` with 411 (spotify/web-api
+        // #859, #1594). An empty body alone is not enough: hyper then sends no length at all,
+        // so the header is set by hand (tests/spotify_source.rs holds the fake to it).
         let request = match method {
             Method::Get => self.http.get(url.clone()),
-            // An explicit empty body, so reqwest sends `Content-Length: 0` (Spotify answers 411
-            // to a bodiless PUT/POST without it).
-            Method::Put => self.http.put(url.clone()).body(Vec::new()),
-            Method::Post => self.http.post(url.clone()).body(Vec::new()),
+            Method::Put => self.http.put(url.clone()).header(CONTENT_LENGTH, "0").body(Vec::new()),
+            Method::Post => self.http.post(url.clone()).header(CONTENT_LENGTH, "0").body(Vec::new()),
         };
         let mut response = request
             .header(AUTHORIZATION, auth)
@@ -459,6 +442,9 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::error::MalformedKind;
+    use crate::api::rate_limit::MAX_RETRY_AFTER;
+    use reqwest::header::RETRY_AFTER;
 
     fn raw(status: u16, body: &str) -> RawResponse {
         RawResponse {
@@ -497,6 +483,37 @@ mod tests {
             interpret::<CurrentPlayback>(&limited),
             Err(ApiError::RateLimited { retry_after: Some(d) }) if d == Duration::from_secs(3)
         ));
+    }
+
+    #[test]
+    fn any_retry_after_is_capped_or_ignored() {
+        let limited = |value: &'static str| {
+            let mut r = raw(429, "{}");
+            r.headers.insert(RETRY_AFTER, HeaderValue::from_static(value));
+            match interpret::<CurrentPlayback>(&r) {
+                Err(ApiError::RateLimited { retry_after }) => retry_after,
+                other => panic!("{value}: {other:?}"),
+            }
+        };
+        assert_eq!(limited("1e20"), Some(MAX_RETRY_AFTER));
+        assert_eq!(limited("-5"), None);
+        assert_eq!(limited("Wed, 21 Oct 2015 07:28:00 GMT"), Some(Duration::ZERO));
+        assert_eq!(limited("later, maybe"), None);
+    }
+
+    #[test]
+    fn forbidden_reasons_come_from_the_fixtures() {
+        let fixture = |text: &str| raw(403, text.split_once("\n\n").unwrap().1);
+        let premium = fixture(include_str!("../../tests/fixtures/player_403_premium_required.http"));
+        let dev = fixture(include_str!("../../tests/fixtures/player_403_development_mode.http"));
+        let reason = |r: &RawResponse| match interpret::<CurrentPlayback>(r) {
+            Err(ApiError::Forbidden { reason }) => reason,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(reason(&premium), ForbiddenReason::PremiumRequired);
+        assert_eq!(reason(&dev), ForbiddenReason::NotAllowed);
+        // A body that is not JSON (a proxy's HTML page) is still a 403, not a parse error.
+        assert_eq!(reason(&raw(403, "<html>")), ForbiddenReason::NotAllowed);
     }
 
     #[test]

@@ -7,6 +7,17 @@ use std::time::Duration;
 
 use super::TokenError;
 
+/// What the artist reads after a 404 `NO_ACTIVE_DEVICE` to a player command.
+pub const NO_ACTIVE_DEVICE: &str = "No active Spotify device: start playback on a device first";
+
+/// What the artist reads after a 403 without `PREMIUM_REQUIRED`: for a Development Mode app (every
+/// new app, since March 2026) that is an account missing from the app's allowlist, or an owner
+/// without Premium.
+pub const DEVELOPMENT_MODE: &str = "Spotify refused this account (403): an app in Development Mode serves \
+     only the accounts added to its allowlist (User Management in the app's dashboard on \
+     developer.spotify.com, at most 5 users), and only while the app's owner has Spotify Premium. \
+     Add this account there, or log in with one that is";
+
 /// Why Spotify answered 403.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ForbiddenReason {
@@ -159,22 +170,21 @@ impl ApiError {
                 "Spotify rejected the login even after a refresh: log in again (pulse Login)".to_owned()
             }
             ApiError::Forbidden { reason: ForbiddenReason::PremiumRequired } => {
-                "Playback control needs Spotify Premium (Spotify answered 403 PREMIUM_REQUIRED)".to_owned()
-            }
-            ApiError::Forbidden { reason: ForbiddenReason::NotAllowed } => {
-                "Spotify refused this account (403). A Development Mode app serves at most 5 users, each \
-                 added by hand under User Management in the app's dashboard (developer.spotify.com): add \
-                 this account there, or log in with one that is"
+                "Spotify Premium is required for playback control (Spotify answered 403 PREMIUM_REQUIRED)"
                     .to_owned()
             }
+            ApiError::Forbidden { reason: ForbiddenReason::NotAllowed } => DEVELOPMENT_MODE.to_owned(),
             ApiError::RateLimited { retry_after: Some(after) } => {
                 format!("Spotify asked us to slow down (429): next request in {}", seconds(*after))
             }
             ApiError::RateLimited { retry_after: None } => "Spotify asked us to slow down (429)".to_owned(),
-            ApiError::NoActiveDevice => {
-                "No active Spotify device: start playing in a Spotify app first".to_owned()
-            }
+            ApiError::NoActiveDevice => NO_ACTIVE_DEVICE.to_owned(),
             ApiError::Server { status } => format!("Spotify is having trouble (HTTP {status})"),
+            // Spotify's answers to a request it cannot take as sent (wrong method, no
+            // `Content-Length`): nothing the artist did, so say where to report it.
+            ApiError::Http { status: status @ (405 | 411) } => format!(
+                "Spotify refused a request td-spotify sent (HTTP {status}): a td-spotify bug, please report it"
+            ),
             ApiError::Http { status } => format!("Spotify answered HTTP {status} to a request"),
             ApiError::Malformed { kind, .. } => {
                 format!("Spotify sent an answer that is {}; kept the last good data", kind.describe())
@@ -220,8 +230,16 @@ mod tests {
     fn forbidden_explains_development_mode() {
         let m = ApiError::Forbidden { reason: ForbiddenReason::NotAllowed }.user_message();
         assert!(m.contains("at most 5 users") && m.contains("dashboard"), "{m}");
+        assert!(m.contains("allowlist") && m.contains("owner has Spotify Premium"), "{m}");
         let m = ApiError::Forbidden { reason: ForbiddenReason::PremiumRequired }.user_message();
         assert!(m.contains("PREMIUM_REQUIRED"), "{m}");
+        assert!(m.starts_with("Spotify Premium is required for playback control"), "{m}");
+        let m = ApiError::NoActiveDevice.user_message();
+        assert_eq!(m, "No active Spotify device: start playback on a device first");
+        for status in [405, 411] {
+            let m = ApiError::Http { status }.user_message();
+            assert!(m.contains(&status.to_string()) && m.contains("bug"), "{m}");
+        }
     }
 
     #[test]

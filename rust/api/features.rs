@@ -11,15 +11,15 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde::de::{self, DeserializeOwned, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use super::client::{ApiClient, Limits};
 use super::error::{seconds, ApiError};
+use super::lenient::{list, number, string};
 use super::TokenProvider;
 use crate::engine::snapshot::Stats;
 
@@ -122,6 +122,7 @@ impl FeaturesError {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct AudioFeatures {
+    #[serde(deserialize_with = "string")]
     pub id: Option<String>,
     #[serde(deserialize_with = "number")]
     pub tempo: Option<f64>,
@@ -174,13 +175,13 @@ pub struct AnalysisSegment {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct AudioAnalysis {
-    #[serde(deserialize_with = "lenient_list")]
+    #[serde(deserialize_with = "list")]
     pub beats: Vec<TimeInterval>,
-    #[serde(deserialize_with = "lenient_list")]
+    #[serde(deserialize_with = "list")]
     pub bars: Vec<TimeInterval>,
-    #[serde(deserialize_with = "lenient_list")]
+    #[serde(deserialize_with = "list")]
     pub sections: Vec<TimeInterval>,
-    #[serde(deserialize_with = "lenient_list")]
+    #[serde(deserialize_with = "list")]
     pub segments: Vec<AnalysisSegment>,
 }
 
@@ -463,89 +464,6 @@ impl FeatureCache {
     }
 }
 
-/// Deserializes a number, or `None` for anything else (a string, an object, null).
-fn number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Lenient {
-        Number(f64),
-        Other(IgnoredAny),
-    }
-    Ok(match Lenient::deserialize(d)? {
-        Lenient::Number(n) if n.is_finite() => Some(n),
-        _ => None,
-    })
-}
-
-/// Deserializes a list, skipping entries that do not parse; anything but a list is empty.
-fn lenient_list<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Item<T> {
-        Good(T),
-        Bad(IgnoredAny),
-    }
-
-    struct ListVisitor<T>(PhantomData<T>);
-
-    impl<'de, T: Deserialize<'de>> Visitor<'de> for ListVisitor<T> {
-        type Value = Vec<T>;
-
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a list")
-        }
-
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
-            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
-            while let Some(item) = seq.next_element::<Item<T>>()? {
-                if let Item::Good(t) = item {
-                    out.push(t);
-                }
-            }
-            Ok(out)
-        }
-
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<T>, A::Error> {
-            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-            Ok(Vec::new())
-        }
-
-        fn visit_unit<E: de::Error>(self) -> Result<Vec<T>, E> {
-            Ok(Vec::new())
-        }
-
-        fn visit_none<E: de::Error>(self) -> Result<Vec<T>, E> {
-            Ok(Vec::new())
-        }
-
-        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Vec<T>, E> {
-            Ok(Vec::new())
-        }
-
-        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Vec<T>, E> {
-            Ok(Vec::new())
-        }
-
-        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Vec<T>, E> {
-            Ok(Vec::new())
-        }
-
-        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Vec<T>, E> {
-            Ok(Vec::new())
-        }
-
-        fn visit_str<E: de::Error>(self, _: &str) -> Result<Vec<T>, E> {
-            Ok(Vec::new())
-        }
-    }
-
-    d.deserialize_any(ListVisitor(PhantomData))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -795,18 +713,20 @@ mod tests {
 
     #[test]
     fn tolerant_models() {
-        let f: AudioFeatures =
-            serde_json::from_str(r#"{"tempo":"fast","key":-1,"mode":1,"energy":null,"new_field":{}}"#)
-                .unwrap();
+        let f: AudioFeatures = crate::api::lenient::from_str(
+            r#"{"tempo":"fast","key":-1,"mode":1,"energy":null,"new_field":{}}"#,
+        )
+        .unwrap();
         assert_eq!(f.tempo, None);
         let features = f.to_features(None);
         assert_eq!(
             (features.tempo, features.key, features.mode, features.time_signature),
             (0.0, None, Some(1), 4)
         );
-        let a: AudioAnalysis = serde_json::from_str(r#"{"beats":"none","bars":null,"sections":{}}"#).unwrap();
+        let a: AudioAnalysis =
+            crate::api::lenient::from_str(r#"{"beats":"none","bars":null,"sections":{}}"#).unwrap();
         assert_eq!(a, AudioAnalysis::default());
-        let a: AudioAnalysis = serde_json::from_str(ANALYSIS).unwrap();
+        let a: AudioAnalysis = crate::api::lenient::from_str(ANALYSIS).unwrap();
         assert_eq!(a.beats.len(), 4);
     }
 

@@ -16,6 +16,7 @@ pub use error::{ApiError, ErrorClass};
 pub use token::StaticToken;
 
 pub mod features;
+pub mod lenient;
 
 use crate::engine::source::BoxFuture;
 

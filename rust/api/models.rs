@@ -4,34 +4,36 @@
 //! (`collectionyourepisodes` contexts, new item types) and sends `null` where an object is
 //! documented. Strict models lose the whole answer over one of these (rspotify #398, #477, PR
 //! #576), so here every field is optional, every enum has an `Other`, and a field of the wrong type
-//! (or one broken array element) is dropped on its own rather than failing the answer.
+//! (or one broken array element) is dropped on its own rather than failing the answer. The field
+//! helpers are [`super::lenient`]'s; read a body with [`super::lenient::from_slice`].
 
-use serde::de::{DeserializeOwned, Deserializer};
 use serde::Deserialize;
+
+use super::lenient::{boolean, keyword, list, number, object, string};
 
 /// `GET /v1/me/player`: the playback state (a 204 has no body and no model).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct CurrentPlayback {
-    #[serde(deserialize_with = "lenient_object")]
+    #[serde(deserialize_with = "object")]
     pub device: Option<DeviceObject>,
-    #[serde(deserialize_with = "lenient")]
+    #[serde(deserialize_with = "keyword")]
     pub repeat_state: Option<RepeatState>,
-    #[serde(deserialize_with = "lenient")]
+    #[serde(deserialize_with = "boolean")]
     pub shuffle_state: Option<bool>,
-    #[serde(deserialize_with = "lenient_object")]
+    #[serde(deserialize_with = "object")]
     pub context: Option<Context>,
     /// Unix milliseconds of the last change of playback state (not of `progress_ms`).
-    #[serde(deserialize_with = "lenient")]
+    #[serde(deserialize_with = "number")]
     pub timestamp: Option<f64>,
-    #[serde(deserialize_with = "lenient")]
+    #[serde(deserialize_with = "number")]
     pub progress_ms: Option<f64>,
-    #[serde(deserialize_with = "lenient")]
+    #[serde(deserialize_with = "boolean")]
     pub is_playing: Option<bool>,
     /// `null` during ads, private sessions and some transitions.
-    #[serde(deserialize_with = "lenient_object")]
+    #[serde(deserialize_with = "object")]
     pub item: Option<PlayableItem>,
-    #[serde(deserialize_with = "lenient")]
+    #[serde(deserialize_with = "keyword")]
     pub currently_playing_type: Option<PlayingType>,
 }
 
@@ -39,17 +41,17 @@ pub struct CurrentPlayback {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct DeviceObject {
-    #[serde(deserialize_with = "lenient")]
+    #[serde(deserialize_with = "string")]
     pub name: Option<String>,
     /// Free text (`Computer`, `Smartphone`, `Speaker`, `CastAudio`…): shown, never matched.
-    #[serde(rename = "type", deserialize_with = "lenient")]
+    #[serde(rename = "type", deserialize_with = "string")]
     pub kind: Option<String>,
-    #[serde(deserialize_with = "lenient")]
+    #[serde(deserialize_with = "number")]
     pub volume_percent: Option<f64>,
     /// Can be `null` (restricted devices).
-    #[serde(deserialize_with = "lenient")]
+    #[serde(deserialize_with = "string")]
     pub id: Option<String>,
-    #[serde(deserialize_with = "lenient")]
+    #[serde(deserialize_with = "boolean")]
     pub is_active: Option<bool>,
 }
 
@@ -57,9 +59,9 @@ pub struct DeviceObject {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct Queue {
-    #[serde(deserialize_with = "lenient_object")]
+    #[serde(deserialize_with = "object")]
     pub currently_playing: Option<PlayableItem>,
-    #[serde(deserialize_with = "lenient_vec")]
+    #[serde(deserialize_with = "list")]
     pub queue: Vec<PlayableItem>,
 }
 
@@ -67,7 +69,7 @@ pub struct Queue {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct RecentlyPlayed {
-    #[serde(deserialize_with = "lenient_vec")]
+    #[serde(deserialize_with = "list")]
     pub items: Vec<PlayHistory>,
 }
 
@@ -75,12 +77,12 @@ pub struct RecentlyPlayed {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct PlayHistory {
-    #[serde(deserialize_with = "lenient_object")]
+    #[serde(deserialize_with = "object")]
     pub track: Option<PlayableItem>,
     /// ISO 8601, shown as sent.
-    #[serde(deserialize_with = "lenient")]
+    #[serde(deserialize_with = "string")]
     pub played_at: Option<String>,
-    #[serde(deserialize_with = "lenient_object")]
+    #[serde(deserialize_with = "object")]
     pub context: Option<Context>,
 }
 
@@ -88,7 +90,7 @@ pub struct PlayHistory {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct Devices {
-    #[serde(deserialize_with = "lenient_vec")]
+    #[serde(deserialize_with = "list")]
     pub devices: Vec<DeviceObject>,
 }
 
@@ -97,7 +99,7 @@ pub struct Devices {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct Context {
-    #[serde(deserialize_with = "lenient")]
+    #[serde(deserialize_with = "string")]
     pub uri: Option<String>,
 }
 
@@ -129,30 +131,30 @@ pub enum PlayingType {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct PlayableItem {
-    #[serde(rename = "type", deserialize_with = "lenient")]
+    #[serde(rename = "type", deserialize_with = "keyword")]
     pub kind: Option<PlayingType>,
     /// `null` for local files.
-    #[serde(deserialize_with = "lenient")]
+    #[serde(deserialize_with = "string")]
     pub id: Option<String>,
-    #[serde(deserialize_with = "lenient")]
+    #[serde(deserialize_with = "string")]
     pub uri: Option<String>,
-    #[serde(deserialize_with = "lenient")]
+    #[serde(deserialize_with = "string")]
     pub name: Option<String>,
-    #[serde(deserialize_with = "lenient")]
+    #[serde(deserialize_with = "number")]
     pub duration_ms: Option<f64>,
-    #[serde(deserialize_with = "lenient")]
+    #[serde(deserialize_with = "boolean")]
     pub is_local: Option<bool>,
     /// Tracks only.
-    #[serde(deserialize_with = "lenient_vec")]
+    #[serde(deserialize_with = "list")]
     pub artists: Vec<Named>,
     /// Tracks only.
-    #[serde(deserialize_with = "lenient_object")]
+    #[serde(deserialize_with = "object")]
     pub album: Option<Album>,
     /// Episodes carry their own images.
-    #[serde(deserialize_with = "lenient_vec")]
+    #[serde(deserialize_with = "list")]
     pub images: Vec<Image>,
     /// Episodes only: the podcast.
-    #[serde(deserialize_with = "lenient_object")]
+    #[serde(deserialize_with = "object")]
     pub show: Option<Show>,
 }
 
@@ -160,7 +162,7 @@ pub struct PlayableItem {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct Named {
-    #[serde(deserialize_with = "lenient")]
+    #[serde(deserialize_with = "string")]
     pub name: Option<String>,
 }
 
@@ -168,9 +170,9 @@ pub struct Named {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct Album {
-    #[serde(deserialize_with = "lenient")]
+    #[serde(deserialize_with = "string")]
     pub name: Option<String>,
-    #[serde(deserialize_with = "lenient_vec")]
+    #[serde(deserialize_with = "list")]
     pub images: Vec<Image>,
 }
 
@@ -178,9 +180,9 @@ pub struct Album {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct Show {
-    #[serde(deserialize_with = "lenient")]
+    #[serde(deserialize_with = "string")]
     pub name: Option<String>,
-    #[serde(deserialize_with = "lenient_vec")]
+    #[serde(deserialize_with = "list")]
     pub images: Vec<Image>,
 }
 
@@ -188,11 +190,11 @@ pub struct Show {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct Image {
-    #[serde(deserialize_with = "lenient")]
+    #[serde(deserialize_with = "string")]
     pub url: Option<String>,
-    #[serde(deserialize_with = "lenient")]
+    #[serde(deserialize_with = "number")]
     pub width: Option<f64>,
-    #[serde(deserialize_with = "lenient")]
+    #[serde(deserialize_with = "number")]
     pub height: Option<f64>,
 }
 
@@ -201,7 +203,7 @@ pub struct Image {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct ErrorBody {
-    #[serde(deserialize_with = "lenient_object")]
+    #[serde(deserialize_with = "object")]
     pub error: Option<ErrorObject>,
 }
 
@@ -209,49 +211,8 @@ pub struct ErrorBody {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct ErrorObject {
-    #[serde(deserialize_with = "lenient")]
+    #[serde(deserialize_with = "string")]
     pub reason: Option<String>,
-}
-
-/// A field that is missing, `null` or of an unexpected type becomes `None` instead of an error.
-fn lenient<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: DeserializeOwned,
-{
-    let value = serde_json::Value::deserialize(deserializer)?;
-    Ok(T::deserialize(value).ok())
-}
-
-/// Like [`lenient`], for a struct: only a JSON object will do. (serde's derived structs would
-/// also accept an array, filling the fields in order, which would read `[1, 2]` as an empty item.)
-fn lenient_object<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: DeserializeOwned,
-{
-    Ok(object(serde_json::Value::deserialize(deserializer)?))
-}
-
-/// An array keeps the objects it can read; anything but an array is empty.
-fn lenient_vec<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: DeserializeOwned,
-{
-    let value = serde_json::Value::deserialize(deserializer)?;
-    Ok(match value {
-        serde_json::Value::Array(values) => values.into_iter().filter_map(object).collect(),
-        _ => Vec::new(),
-    })
-}
-
-fn object<T: DeserializeOwned>(value: serde_json::Value) -> Option<T> {
-    if value.is_object() {
-        T::deserialize(value).ok()
-    } else {
-        None
-    }
 }
 
 #[cfg(test)]
@@ -259,7 +220,7 @@ mod tests {
     use super::*;
 
     fn parse(json: &str) -> CurrentPlayback {
-        serde_json::from_str(json).expect("tolerant model refused a valid JSON object")
+        crate::api::lenient::from_str(json).expect("tolerant model refused a valid JSON object")
     }
 
     #[test]
@@ -294,33 +255,36 @@ mod tests {
 
     #[test]
     fn lists_tolerate_odd_entries() {
-        let q: Queue = serde_json::from_str(
+        let q: Queue = crate::api::lenient::from_str(
             r#"{"currently_playing": null, "queue": [{"name": "A", "type": "track"}, null, 4,
                 {"name": "B", "type": "audiobook", "new": {}}], "extra": 1}"#,
         )
         .unwrap();
         assert_eq!(q.queue.len(), 2);
         assert_eq!(q.queue[1].kind, Some(PlayingType::Other));
-        let r: RecentlyPlayed = serde_json::from_str(
+        let r: RecentlyPlayed = crate::api::lenient::from_str(
             r#"{"items": [{"track": {"name": "A"}, "played_at": 5, "context": null}, {"track": []}],
                 "cursors": null}"#,
         )
         .unwrap();
         assert_eq!(r.items.len(), 2);
         assert_eq!((r.items[0].played_at.as_ref(), r.items[1].track.as_ref()), (None, None));
-        let d: Devices = serde_json::from_str(
+        let d: Devices = crate::api::lenient::from_str(
             r#"{"devices": [{"id": null, "is_active": "yes", "name": "Desk", "type": "Computer",
                 "volume_percent": 40, "supports_volume": true}]}"#,
         )
         .unwrap();
         let desk = &d.devices[0];
         assert_eq!((desk.id.as_ref(), desk.is_active, desk.volume_percent), (None, None, Some(40.0)));
-        assert_eq!(serde_json::from_str::<Devices>(r#"{"devices": "none"}"#).unwrap(), Devices::default());
+        assert_eq!(
+            crate::api::lenient::from_str::<Devices>(r#"{"devices": "none"}"#).unwrap(),
+            Devices::default()
+        );
     }
 
     #[test]
     fn error_bodies_keep_only_the_reason() {
-        let b: ErrorBody = serde_json::from_str(
+        let b: ErrorBody = crate::api::lenient::from_str(
             r#"{"error":{"status":403,"message":"Premium required","reason":"PREMIUM_REQUIRED"}}"#,
         )
         .unwrap();

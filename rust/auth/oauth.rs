@@ -14,6 +14,7 @@ use super::error::Endpoint;
 use super::flows::NewFlow;
 use super::secret::{AccessToken, AuthCode, AuthorizeUrl, PkceVerifier, RefreshToken};
 use super::AuthError;
+use crate::api::lenient::{self, Scalar};
 
 /// Connect timeout of every request.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -105,25 +106,27 @@ pub struct Granted {
     pub scope: Option<String>,
 }
 
-#[derive(Deserialize)]
+/// A token response, read leniently (a field of the wrong type is as good as missing).
+#[derive(Default, Deserialize)]
+#[serde(default)]
 struct TokenWire {
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::string")]
     access_token: Option<String>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::string")]
     token_type: Option<String>,
-    #[serde(default)]
-    expires_in: Option<serde_json::Value>,
-    #[serde(default)]
+    expires_in: Option<Scalar>,
+    #[serde(deserialize_with = "lenient::string")]
     refresh_token: Option<String>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::string")]
     scope: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 struct OAuthErrorWire {
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::string")]
     error: Option<String>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::string")]
     error_description: Option<String>,
 }
 
@@ -181,7 +184,7 @@ async fn token_request(
         200 => parse_granted(&body),
         429 => Err(AuthError::RateLimited { endpoint, retry_after }),
         500..=599 => Err(AuthError::Server { endpoint, status }),
-        400..=499 => match serde_json::from_slice::<OAuthErrorWire>(&body) {
+        400..=499 => match lenient::from_slice::<OAuthErrorWire>(&body) {
             Ok(OAuthErrorWire { error: Some(code), error_description }) => {
                 let code = sanitize_code(&code);
                 if code == "invalid_grant" {
@@ -199,7 +202,7 @@ async fn token_request(
 
 fn parse_granted(body: &[u8]) -> Result<Granted, AuthError> {
     let bad = |what| AuthError::BadResponse { endpoint: Endpoint::Token, what };
-    let wire: TokenWire = serde_json::from_slice(body).map_err(|_| bad("not a JSON token response"))?;
+    let wire: TokenWire = lenient::from_slice(body).map_err(|_| bad("not a JSON token response"))?;
     let access = wire.access_token.filter(|t| !t.is_empty()).ok_or(bad("no access_token"))?;
     if let Some(kind) = &wire.token_type {
         if !kind.eq_ignore_ascii_case("bearer") {
@@ -208,8 +211,8 @@ fn parse_granted(body: &[u8]) -> Result<Granted, AuthError> {
     }
     // Some servers send `expires_in` as a string; anything unusable falls back to one hour.
     let lifetime = match &wire.expires_in {
-        Some(serde_json::Value::Number(n)) => n.as_u64(),
-        Some(serde_json::Value::String(s)) => s.trim().parse().ok(),
+        Some(Scalar::Number(n)) if n.fract() == 0.0 && *n >= 0.0 => Some(n.min(u64::MAX as f64) as u64),
+        Some(Scalar::Text(s)) => s.trim().parse().ok(),
         _ => None,
     }
     .filter(|&s| s > 0)
@@ -224,10 +227,11 @@ fn parse_granted(body: &[u8]) -> Result<Granted, AuthError> {
 
 /// The parts of `/v1/me` a login shows.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(default)]
 pub struct Profile {
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::string")]
     pub display_name: Option<String>,
-    #[serde(default)]
+    #[serde(deserialize_with = "lenient::string")]
     pub id: Option<String>,
 }
 
@@ -256,7 +260,7 @@ pub async fn fetch_profile(
     let body = read_body(response, endpoint).await?;
     match status {
         200 => {
-            serde_json::from_slice(&body).map_err(|_| AuthError::BadResponse { endpoint, what: "not a user" })
+            lenient::from_slice(&body).map_err(|_| AuthError::BadResponse { endpoint, what: "not a user" })
         }
         401 => Err(AuthError::Unauthorized { endpoint }),
         403 => Err(AuthError::Forbidden { endpoint }),
@@ -270,20 +274,26 @@ fn network(endpoint: Endpoint, e: reqwest::Error) -> AuthError {
     AuthError::Network { endpoint, timed_out: e.is_timeout(), source: e.without_url() }
 }
 
+/// The wait a 429 asks for, through the one capped parser the Web API uses too.
 fn retry_after(response: &reqwest::Response) -> Option<Duration> {
-    let value = response.headers().get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
-    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+    crate::api::rate_limit::retry_after(response.headers())
 }
 
-async fn read_body(response: reqwest::Response, endpoint: Endpoint) -> Result<Vec<u8>, AuthError> {
+/// The body, read chunk by chunk and given up as soon as it passes [`MAX_BODY`]: a declared
+/// length is not trusted, and a chunked answer has none.
+async fn read_body(mut response: reqwest::Response, endpoint: Endpoint) -> Result<Vec<u8>, AuthError> {
+    const TOO_LARGE: &str = "response larger than 256 KiB";
     if response.content_length().is_some_and(|n| n > MAX_BODY as u64) {
-        return Err(AuthError::BadResponse { endpoint, what: "response too large" });
+        return Err(AuthError::BadResponse { endpoint, what: TOO_LARGE });
     }
-    let bytes = response.bytes().await.map_err(|e| network(endpoint, e))?;
-    if bytes.len() > MAX_BODY {
-        return Err(AuthError::BadResponse { endpoint, what: "response too large" });
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| network(endpoint, e))? {
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(AuthError::BadResponse { endpoint, what: TOO_LARGE });
+        }
+        body.extend_from_slice(&chunk);
     }
-    Ok(bytes.to_vec())
+    Ok(body)
 }
 
 /// An OAuth error code is a short token; anything else is cut away.
@@ -412,6 +422,97 @@ mod tests {
         }
         assert_eq!(server.requests()[0].form("grant_type"), Some("refresh_token"));
         assert_eq!(server.requests()[0].form("refresh_token"), Some("R"));
+    }
+
+    #[tokio::test]
+    async fn any_retry_after_is_read_by_the_capped_parser() {
+        use crate::api::rate_limit::MAX_RETRY_AFTER;
+        let server = FakeServer::start(vec![
+            Reply::json(429, "{}").header("Retry-After", "1e20"),
+            Reply::json(429, "{}").header("Retry-After", "-5"),
+            Reply::json(429, "{}").header("Retry-After", "Wed, 21 Oct 2015 07:28:00 GMT"),
+            Reply::json(429, "{}").header("Retry-After", "in a while"),
+            Reply::json(429, "{}").header("Retry-After", "99999999999999999999999"),
+        ]);
+        let http = http_client(Duration::from_secs(5));
+        let e = endpoints(&server.url());
+        let mut waits = Vec::new();
+        for _ in 0..5 {
+            match refresh(&http, &e, "cid", &RefreshToken::new("R")).await {
+                Err(AuthError::RateLimited { retry_after, .. }) => waits.push(retry_after),
+                other => panic!("{other:?}"),
+            }
+        }
+        let past = Some(Duration::ZERO);
+        assert_eq!(waits, [Some(MAX_RETRY_AFTER), None, past, None, Some(MAX_RETRY_AFTER)]);
+    }
+
+    /// Serves one answer whose body never ends: chunked (no declared length), 16 KiB at a time,
+    /// until the client hangs up. Returns the URL and how many bytes went out.
+    fn endless_chunked_server() -> (String, std::thread::JoinHandle<usize>) {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let thread = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            stream.set_write_timeout(Some(Duration::from_secs(5))).unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let mut sent = 0;
+            let head =
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+            if stream.write_all(head.as_bytes()).is_err() {
+                return sent;
+            }
+            let chunk = format!("4000\r\n{}\r\n", " ".repeat(0x4000));
+            // 64 MiB at most, so a client that never stops still ends the test.
+            while sent < 64 << 20 && stream.write_all(chunk.as_bytes()).is_ok() {
+                sent += 0x4000;
+            }
+            sent
+        });
+        (url, thread)
+    }
+
+    #[tokio::test]
+    async fn a_chunked_body_is_cut_off_at_the_cap() {
+        let (url, server) = endless_chunked_server();
+        let http = http_client(Duration::from_secs(20));
+        let err = refresh(&http, &endpoints(&url), "cid", &RefreshToken::new("R")).await.unwrap_err();
+        assert!(matches!(err, AuthError::BadResponse { what, .. } if what.contains("larger")), "{err:?}");
+        assert!(err.user_message().contains("256 KiB"), "{}", err.user_message());
+        drop(http);
+        // Joined off the runtime: the client's connection task must run to hang up.
+        let sent = tokio::task::spawn_blocking(move || server.join().unwrap()).await.unwrap();
+        assert!(sent < 16 << 20, "the client read {sent} bytes before giving up");
+    }
+
+    #[tokio::test]
+    async fn a_declared_huge_body_is_not_read() {
+        let big = " ".repeat(MAX_BODY + 1);
+        let server = FakeServer::start(vec![Reply::json(200, &big)]);
+        let http = http_client(Duration::from_secs(5));
+        let err =
+            refresh(&http, &endpoints(&server.url()), "cid", &RefreshToken::new("R")).await.unwrap_err();
+        assert!(matches!(err, AuthError::BadResponse { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn token_responses_are_read_leniently() {
+        let g =
+            parse_granted(br#"{"access_token":"A","expires_in":1e30,"refresh_token":7,"scope":[]}"#).unwrap();
+        assert_eq!(
+            (g.lifetime, g.refresh_token.is_none(), g.scope),
+            (Duration::from_secs(366 * 24 * 3600), true, None)
+        );
+        let g = parse_granted(br#"{"access_token":"A","expires_in":-3,"token_type":"bearer"}"#).unwrap();
+        assert_eq!(g.lifetime, DEFAULT_LIFETIME);
+        let g = parse_granted(br#"{"access_token":"A","expires_in":{"s":1}}"#).unwrap();
+        assert_eq!(g.lifetime, DEFAULT_LIFETIME);
+        for bad in [&b"[]"[..], b"", b"{\"access_token\": 5}", b"{\"access_token\":\"A\"} trailing"] {
+            assert!(matches!(parse_granted(bad), Err(AuthError::BadResponse { .. })), "{bad:?}");
+        }
     }
 
     #[tokio::test]

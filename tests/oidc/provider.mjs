@@ -5,7 +5,9 @@
 // /authorize, token at /api/token, refresh tokens rotated on every use (reusing a rotated one is
 // refused and revokes the grant), redirect URI matched exactly. The login and consent pages are
 // our own small forms with one test user; `Deny` answers `error=access_denied` like Spotify's
-// Cancel. A tiny /v1/me (and an idle /v1/me/player) answers for valid access tokens only.
+// Cancel. A tiny /v1/me (and an idle /v1/me/player) answers for valid access tokens only; player
+// commands are as strict as Spotify's front end (411 without Content-Length, 405 on a wrong
+// method) and then find no active device (404 NO_ACTIVE_DEVICE).
 //
 // Usage: node provider.mjs --client-id ID --redirect-uri URI [--port 0] [--access-ttl 3600]
 // Prints one JSON line {"issuer": "...", "port": N} on stdout when it listens; stops on SIGTERM
@@ -147,12 +149,39 @@ async function idlePlayer(req, res) {
   }
 }
 
+// Spotify's player commands and their methods.
+const PLAYER_COMMANDS = {
+  '/v1/me/player/play': 'PUT',
+  '/v1/me/player/pause': 'PUT',
+  '/v1/me/player/next': 'POST',
+  '/v1/me/player/previous': 'POST',
+};
+
+// A player command for the idle user: refused as Spotify refuses it. Spotify's front end answers
+// a bodiless PUT/POST without Content-Length with 411 (spotify/web-api #859, #1594).
+async function playerCommand(req, res, method) {
+  const sized = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+  if ((req.method === 'PUT' || req.method === 'POST') && !sized) {
+    return send(res, 411, 'text/html', '<html><body><h1>411 Length Required</h1></body></html>');
+  }
+  if (req.method !== method) {
+    return send(res, 405, 'application/json', JSON.stringify({ error: { status: 405, message: 'Method not allowed' } }));
+  }
+  if (await validToken(req, res)) {
+    send(res, 404, 'application/json', JSON.stringify({
+      error: { status: 404, message: 'Player command failed: No active device found', reason: 'NO_ACTIVE_DEVICE' },
+    }));
+  }
+}
+
 const server = http.createServer(async (req, res) => {
   try {
     const url = new URL(req.url, 'http://127.0.0.1');
     const m = /^\/interaction\/([^/]+)(?:\/(login|confirm|abort))?$/.exec(url.pathname);
     if (m) return await interaction(req, res, m[1], m[2]);
     if (url.pathname === '/v1/me' && req.method === 'GET') return await me(req, res);
+    const command = PLAYER_COMMANDS[url.pathname];
+    if (command) return await playerCommand(req, res, command);
     if (url.pathname.startsWith('/v1/me/player') && req.method === 'GET') return await idlePlayer(req, res);
     return provider.callback()(req, res);
   } catch (err) {

@@ -4,7 +4,11 @@
 //! plus only the routes a test adds with [`FakeApi::route`] (exact method and target; anything
 //! else is a 404), and only the tokens it was told about are accepted (anything else is a 401),
 //! so a client that forgets the query, uses the wrong method or sends a stale token fails as it
-//! would in production. What a valid request gets is decided by a script: a list of replies
+//! would in production. Like Spotify's front end, a `PUT`/`POST` without `Content-Length` (or a
+//! chunked body) is answered `411 Length Required` (spotify/web-api #859, #1594), and a known path
+//! asked with a method it does not take (`PUT /v1/me/player/next`) `405 Method Not Allowed`,
+//! before the token is even looked at. [`Reply::no_active_device`], [`Reply::premium_required`]
+//! and [`Reply::development_mode`] are Spotify's refusals with their bodies. What a valid request gets is decided by a script: a list of replies
 //! taken in order, or a function of the request (e.g. of the time, for a playback timeline).
 //! Every request is logged with its arrival time so tests can assert how many came and when.
 //!
@@ -74,6 +78,31 @@ impl Reply {
         Reply::status(204)
     }
 
+    /// Spotify's 404 to a player command when no device is active, with its `reason`.
+    pub fn no_active_device() -> Reply {
+        Reply::error(404, "Player command failed: No active device found", Some("NO_ACTIVE_DEVICE"))
+    }
+
+    /// Spotify's 403 to a player command from an account without Premium, with its `reason`.
+    pub fn premium_required() -> Reply {
+        Reply::fixture(include_str!("../fixtures/player_403_premium_required.http"))
+    }
+
+    /// Spotify's 403 to an account that is not on a Development Mode app's allowlist (no `reason`).
+    pub fn development_mode() -> Reply {
+        Reply::fixture(include_str!("../fixtures/player_403_development_mode.http"))
+    }
+
+    /// A Web API error object: `{"error": {"status", "message", "reason"?}}`.
+    pub fn error(status: u16, message: &str, reason: Option<&str>) -> Reply {
+        let reason = reason.map(|r| format!(r#","reason":"{r}""#)).unwrap_or_default();
+        Reply::Answer {
+            status,
+            headers: vec![("content-type".into(), "application/json; charset=utf-8".into())],
+            body: format!(r#"{{"error":{{"status":{status},"message":"{message}"{reason}}}}}"#),
+        }
+    }
+
     /// A fixture file: status line, headers, blank line, body.
     pub fn fixture(text: &str) -> Reply {
         let (head, body) = text.split_once("\n\n").unwrap_or((text, ""));
@@ -112,12 +141,44 @@ struct Route {
 
 impl Route {
     fn matches(&self, method: &str, target: &str) -> bool {
-        self.method == method
-            && match self.target.strip_suffix('*') {
-                Some(prefix) => target.starts_with(prefix),
-                None => self.target == target,
-            }
+        self.method == method && self.matches_target(target)
     }
+
+    fn matches_target(&self, target: &str) -> bool {
+        match self.target.strip_suffix('*') {
+            Some(prefix) => target.starts_with(prefix),
+            None => self.target == target,
+        }
+    }
+}
+
+/// Spotify's player endpoints and the methods each takes (the Web API reference): any other
+/// method on these paths is a 405, whatever routes a test added.
+const PLAYER_METHODS: &[(&str, &[&str])] = &[
+    ("/v1/me/player", &["GET", "PUT"]),
+    ("/v1/me/player/currently-playing", &["GET"]),
+    ("/v1/me/player/play", &["PUT"]),
+    ("/v1/me/player/pause", &["PUT"]),
+    ("/v1/me/player/next", &["POST"]),
+    ("/v1/me/player/previous", &["POST"]),
+    ("/v1/me/player/seek", &["PUT"]),
+    ("/v1/me/player/repeat", &["PUT"]),
+    ("/v1/me/player/volume", &["PUT"]),
+    ("/v1/me/player/shuffle", &["PUT"]),
+    ("/v1/me/player/recently-played", &["GET"]),
+    ("/v1/me/player/queue", &["GET", "POST"]),
+    ("/v1/me/player/devices", &["GET"]),
+];
+
+/// Whether Spotify's front end would refuse `method target` for its method: a known player path
+/// asked with another method, or a path a test routed only for other methods.
+fn wrong_method(method: &str, target: &str, routes: &[Route]) -> bool {
+    let path = target.split('?').next().unwrap_or(target);
+    if let Some((_, methods)) = PLAYER_METHODS.iter().find(|(p, _)| *p == path) {
+        return !methods.contains(&method);
+    }
+    let routed = routes.iter().filter(|r| r.matches_target(target)).collect::<Vec<_>>();
+    !routed.is_empty() && !routed.iter().any(|r| r.method == method)
 }
 
 struct Inner {
@@ -206,8 +267,9 @@ impl FakeApi {
         self.lock().latency.as_mut().map_or((Duration::ZERO, Duration::ZERO), |f| f())
     }
 
-    /// Checks the request as Spotify would, then asks the script.
-    fn respond(&self, method: &str, target: &str, bearer: Option<&str>) -> Reply {
+    /// Checks the request as Spotify would, then asks the script. `sized` is whether the request
+    /// said how long its body is (`Content-Length`, or chunked).
+    fn respond(&self, method: &str, target: &str, bearer: Option<&str>, sized: bool) -> Reply {
         let mut inner = self.lock();
         let mut request = Request {
             at: now(),
@@ -218,7 +280,15 @@ impl FakeApi {
         };
         let player = method == "GET" && target == format!("{PLAYER_PATH}?{PLAYER_QUERY}");
         let route = inner.routes.iter().position(|r| r.matches(method, target));
-        let reply = if !player && route.is_none() {
+        let reply = if matches!(method, "PUT" | "POST") && !sized {
+            Reply::Answer {
+                status: 411,
+                headers: vec![("content-type".into(), "text/html".into())],
+                body: "<html><body><h1>411 Length Required</h1></body></html>".into(),
+            }
+        } else if wrong_method(method, target, &inner.routes) {
+            Reply::error(405, "Method not allowed", None)
+        } else if !player && route.is_none() {
             Reply::Answer {
                 status: 404,
                 headers: vec![("content-type".into(), "application/json".into())],
@@ -281,13 +351,15 @@ impl FakeApi {
         let mut request_line = lines.next().unwrap_or_default().split(' ');
         let method = request_line.next().unwrap_or_default().to_owned();
         let target = request_line.next().unwrap_or_default().to_owned();
-        let bearer = lines
-            .filter_map(|l| l.split_once(':'))
-            .find(|(name, _)| name.eq_ignore_ascii_case("authorization"))
-            .and_then(|(_, value)| value.trim().strip_prefix("Bearer ").map(str::to_owned));
+        let headers: Vec<(&str, &str)> =
+            lines.filter_map(|l| l.split_once(':')).map(|(n, v)| (n.trim(), v.trim())).collect();
+        let header = |name: &str| headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|h| h.1);
+        let bearer = header("authorization").and_then(|v| v.strip_prefix("Bearer ")).map(str::to_owned);
+        let sized = header("content-length").is_some_and(|v| v.parse::<u64>().is_ok())
+            || header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
         let (before, after) = self.latency();
         tokio::time::sleep(before).await;
-        let reply = self.respond(&method, &target, bearer.as_deref());
+        let reply = self.respond(&method, &target, bearer.as_deref(), sized);
         tokio::time::sleep(after).await;
         match reply {
             Reply::Answer { status, headers, body } => {
@@ -330,6 +402,8 @@ fn reason(status: u16) -> &'static str {
         401 => "Unauthorized",
         403 => "Forbidden",
         404 => "Not Found",
+        405 => "Method Not Allowed",
+        411 => "Length Required",
         429 => "Too Many Requests",
         500 => "Internal Server Error",
         502 => "Bad Gateway",
@@ -348,7 +422,7 @@ impl Transport for MemoryTransport {
         method: Method,
         url: &'a Url,
         bearer: &'a str,
-        _max_body: usize,
+        max_body: usize,
     ) -> BoxFuture<'a, Result<RawResponse, ApiError>> {
         Box::pin(async move {
             let target = match url.query() {
@@ -357,8 +431,13 @@ impl Transport for MemoryTransport {
             };
             let (before, after) = self.api.latency();
             tokio::time::sleep(before).await;
-            let reply = self.api.respond(method.as_str(), &target, Some(bearer));
+            // The transport contract: PUT/POST go out with `Content-Length: 0`.
+            let reply = self.api.respond(method.as_str(), &target, Some(bearer), true);
             match reply {
+                Reply::Answer { body, .. } if body.len() > max_body => {
+                    tokio::time::sleep(after).await;
+                    Err(ApiError::TooLarge { limit: max_body })
+                }
                 Reply::Answer { status, headers, body } => {
                     tokio::time::sleep(after).await;
                     let mut map = reqwest::header::HeaderMap::new();

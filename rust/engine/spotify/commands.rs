@@ -13,9 +13,9 @@ use crate::engine::poller::Poller;
 use crate::engine::source::Pulse;
 
 /// The warning after a 403 `PREMIUM_REQUIRED`.
-pub const PREMIUM_NEEDED: &str = "Playback control needs Spotify Premium";
+pub const PREMIUM_NEEDED: &str = "Spotify Premium is required for playback control";
 /// The warning after a 404 (`NO_ACTIVE_DEVICE`).
-pub const NO_DEVICE: &str = "No active Spotify device: start playing in a Spotify app first";
+pub const NO_DEVICE: &str = crate::api::error::NO_ACTIVE_DEVICE;
 /// Wait after a 429 that named no `Retry-After`.
 const RATE_LIMIT_FALLBACK: Duration = Duration::from_secs(10);
 
