@@ -493,6 +493,26 @@ async fn an_older_file_never_replaces_the_newer_login_in_memory() {
 }
 
 #[tokio::test]
+async fn a_file_corrupted_while_logged_in_is_kept_aside_and_the_login_saved_again() {
+    let fake = FakeServer::start(vec![Reply::json(200, &token_json("A2", Some("R2")))]);
+    let dir = temp_dir("corrupt-live");
+    let store = TokenStore::new(Some(&dir), CLIENT).unwrap();
+    store.save(&record("A1", "R1", 1)).unwrap();
+    let session = Session::new(config(&fake, &dir), Handle::current());
+    fs::write(store.path(), b"{\"version\":1,\"access_tok").unwrap();
+    assert_eq!(session.valid_token().await.unwrap().secret(), "A2");
+    assert_eq!(fake.requests()[0].form_decoded("refresh_token").as_deref(), Some("R1"));
+    assert_eq!(store.load(CLIENT).unwrap().unwrap().refresh_token.unwrap().secret(), "R2");
+    let kept: Vec<_> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains(".corrupt-"))
+        .collect();
+    assert_eq!(kept.len(), 1, "kept aside, not deleted");
+    assert_eq!(fs::read(&kept[0]).unwrap(), b"{\"version\":1,\"access_tok");
+}
+
+#[tokio::test]
 async fn the_store_lock_is_exclusive_across_sessions() {
     let dir = temp_dir("lock");
     let store = TokenStore::new(Some(&dir), CLIENT).unwrap();
