@@ -9,8 +9,11 @@ use crate::engine::simulator::SimConfig;
 pub const DEFAULT_ACCOUNTS_URL: &str = "https://accounts.spotify.com";
 /// Spotify's Web API.
 pub const DEFAULT_API_URL: &str = "https://api.spotify.com";
-/// Loopback port of the login callback (`http://127.0.0.1:PORT/callback`).
-pub const DEFAULT_PORT: u16 = 8888;
+/// Loopback port of the login callback (`http://127.0.0.1:PORT/callback`): 0 is Auto, a free
+/// port picked at each login. Spotify matches any port for a loopback redirect URI registered
+/// without one (`http://127.0.0.1/callback`), so Auto needs no port juggling, and several
+/// TouchDesigner instances can log in at once.
+pub const DEFAULT_PORT: u16 = 0;
 
 /// Everything needed to talk to Spotify for one account.
 #[derive(Debug, Clone, PartialEq)]

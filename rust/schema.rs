@@ -337,12 +337,11 @@ A Development Mode app needs an owner with Premium, and each user (at most 5) ad
     },
     ParamSpec {
         default: crate::config::DEFAULT_PORT as f64,
-        min: 1.0,
+        min: 0.0,
         max: 65535.0,
         clamp: true,
-        help:
-            c"Port of the login callback: register http://127.0.0.1:PORT/callback as a Redirect URI in your \
-Spotify app.",
+        help: c"Port of the login callback. 0 = Auto (a free port): register http://127.0.0.1/callback, without a \
+port, as a Redirect URI in your Spotify app. A fixed port needs http://127.0.0.1:PORT/callback registered.",
         ..param(c"Port", c"Callback Port", ParamKind::Int)
     },
     ParamSpec {

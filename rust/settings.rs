@@ -105,7 +105,7 @@ impl Settings {
             },
             spotify: SpotifyConfig {
                 client_id: values.string(Param::Clientid).trim().to_owned(),
-                port: if port.is_finite() { port.round().clamp(1.0, 65535.0) as u16 } else { DEFAULT_PORT },
+                port: if port.is_finite() { port.round().clamp(0.0, 65535.0) as u16 } else { DEFAULT_PORT },
                 cache_dir: (!cache.is_empty()).then(|| PathBuf::from(cache)),
                 poll_interval: poll_interval(values.number(Param::Pollinterval)),
                 // Read when a parameter changes, never per cook.
@@ -208,5 +208,7 @@ mod tests {
         assert!(matches!(s.source_config(), Some(SourceConfig::Spotify(c)) if c.client_id == "abc123"));
         v.set_number(Param::Port as usize, f64::NAN);
         assert_eq!(Settings::from_params(&v).spotify.port, DEFAULT_PORT);
+        v.set_number(Param::Port as usize, -3.0);
+        assert_eq!(Settings::from_params(&v).spotify.port, 0, "Auto");
     }
 }

@@ -122,6 +122,27 @@ fn setup(test: &str) -> Option<(Tools, u16, Provider)> {
     Some((tools, port, provider))
 }
 
+/// What the guide has the artist register for Port Auto: no port, so any port matches.
+const PORTLESS: &str = "http://127.0.0.1/callback";
+
+fn setup_auto(test: &str) -> Option<(Tools, Provider)> {
+    let tools = harness::tools(test)?;
+    let provider = Provider::start(&tools, CLIENT, &[PORTLESS.to_owned()]);
+    Some((tools, provider))
+}
+
+/// The provider's answer to an authorize request for `redirect_uri` (no browser needed: a
+/// refused redirect URI is answered with an error page, never redirected to).
+async fn authorize_status(provider: &Provider, redirect_uri: &str) -> (u16, String) {
+    let endpoints = Endpoints::new(&provider.issuer, &provider.issuer).unwrap();
+    let flow = PendingFlows::default().start(Instant::now());
+    let url = oauth::authorize_url(&endpoints, CLIENT, redirect_uri, SCOPES, &flow);
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let r = http.get(url.secret()).send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.text().await.unwrap())
+}
+
 #[test]
 fn login_stores_0600_refresh_rotates_and_an_old_refresh_token_is_refused() {
     let _serial = serial();
@@ -218,6 +239,15 @@ fn a_wrong_verifier_and_a_forged_state_are_refused() {
             .unwrap_err();
         assert!(matches!(err, AuthError::InvalidGrant { .. }), "{err:?}\n{}", provider.log());
 
+        // Registered with a port: that port only (as Spotify), and never `localhost`.
+        let other = callback(free_port());
+        let (status, body) = authorize_status(&provider, &other).await;
+        assert_eq!(status, 400, "{other} must be refused: {body}");
+        assert!(body.contains("redirect_uri"), "{body}");
+        let localhost = format!("http://localhost:{port}/callback");
+        assert_eq!(authorize_status(&provider, &localhost).await.0, 400);
+        assert_eq!(authorize_status(&provider, &callback(port)).await.0, 303, "{}", provider.log());
+
         // A forged state at the callback while a login is in progress: refused, and the login
         // still completes.
         let session = Session::new(session_config(&provider, port, &dir), Handle::current());
@@ -270,7 +300,7 @@ fn the_operator_logs_in_and_out_through_its_rows() {
     use td_spotify::schema::{family, Channel, Param, Row};
 
     let _serial = serial();
-    let Some((tools, port, provider)) = setup("the_operator_logs_in_and_out") else { return };
+    let Some((tools, provider)) = setup_auto("the_operator_logs_in_and_out") else { return };
     let dir = temp_dir("operator");
     // The plugin would open the system browser; here the test's browser does it instead.
     // The operator reads the same environment overrides as the CLI.
@@ -280,7 +310,7 @@ fn the_operator_logs_in_and_out_through_its_rows() {
     let mut op = Instance::new(family::CHOP | family::DAT);
     op.set_string(Param::Source as usize, "Spotify");
     op.set_string(Param::Clientid as usize, CLIENT);
-    op.set_number(Param::Port as usize, f64::from(port));
+    // Port stays at its default, Auto.
     op.set_string(Param::Tokencache as usize, dir.to_str().unwrap());
     let cook_until = |op: &mut Instance, what: &dyn Fn(&Instance) -> bool| {
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -298,7 +328,8 @@ fn the_operator_logs_in_and_out_through_its_rows() {
     assert!(op.pulse("Login"));
     cook_until(&mut op, &|op| op.snapshot().row(Row::AuthState) == "waiting for browser");
     let link = op.snapshot().row(Row::AuthUrl).to_owned();
-    assert_eq!(link, format!("http://127.0.0.1:{port}/login"));
+    let port = url::Url::parse(&link).unwrap().port().expect("an explicit port");
+    assert!(port != 0 && link == format!("http://127.0.0.1:{port}/login"), "{link}");
     let mut browser = Browser::start(&tools);
     let seen = browser.run(&link, "allow");
     assert!(seen.ok && seen.title == "td-spotify — Logged in", "{seen:?}\n{}", provider.log());
@@ -329,6 +360,70 @@ fn the_operator_logs_in_and_out_through_its_rows() {
     let _ = fs::remove_dir_all(&dir);
 }
 
+/// Port Auto: two TouchDesigner instances (two sessions with their own token folders) log in at
+/// the same time, each on a free port, against an app that registered the port-less URI once.
+#[test]
+fn two_instances_log_in_at_once_with_port_auto() {
+    let _serial = serial();
+    let Some((tools, provider)) = setup_auto("two_instances_log_in_at_once") else { return };
+    let (dir_a, dir_b) = (temp_dir("auto-a"), temp_dir("auto-b"));
+    runtime().block_on(async {
+        let a = Session::new(session_config(&provider, 0, &dir_a), Handle::current());
+        let b = Session::new(session_config(&provider, 0, &dir_b), Handle::current());
+        let start_a = a.start_login().unwrap();
+        let start_b = b.start_login().unwrap();
+        assert_ne!(start_a.redirect_uri, start_b.redirect_uri, "each on its own port");
+        assert_eq!(start_a.register_uri, PORTLESS);
+        // Both wait for their browsers at once; B's finishes first.
+        let (browser, seen) =
+            browse(Browser::start(&tools), start_b.authorize_url.secret().to_owned(), "allow").await;
+        assert!(seen.ok && seen.title == "td-spotify — Logged in", "{seen:?}\n{}", provider.log());
+        drop(browser);
+        let (_browser, seen) =
+            browse(Browser::start(&tools), start_a.authorize_url.secret().to_owned(), "allow").await;
+        assert!(seen.ok && seen.title == "td-spotify — Logged in", "{seen:?}\n{}", provider.log());
+        for session in [&a, &b] {
+            assert_eq!(wait_for_login(session).await.last_login, Some(LoginOutcome::Succeeded));
+        }
+        assert_ne!(stored(&dir_a).refresh_token, stored(&dir_b).refresh_token);
+        // The rule is Spotify's, not "anything on loopback": another path, `localhost` or
+        // https is refused.
+        for wrong in [
+            "http://127.0.0.1:4567/other",
+            "http://localhost:4567/callback",
+            "https://127.0.0.1:4567/callback",
+        ] {
+            assert_eq!(authorize_status(&provider, wrong).await.0, 400, "{wrong}");
+        }
+        assert_eq!(authorize_status(&provider, "http://127.0.0.1:4567/callback").await.0, 303);
+    });
+    let _ = fs::remove_dir_all(&dir_a);
+    let _ = fs::remove_dir_all(&dir_b);
+}
+
+/// A fixed Port that is busy says what to register instead.
+#[test]
+fn a_busy_fixed_port_says_to_use_auto() {
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = holder.local_addr().unwrap().port();
+    let rt = runtime();
+    let dir = temp_dir("busy");
+    let config = SessionConfig {
+        client_id: CLIENT.into(),
+        port,
+        cache_dir: Some(dir.clone()),
+        accounts_url: "http://127.0.0.1:9".into(),
+        api_url: "http://127.0.0.1:9".into(),
+        open_browser: false,
+        request_timeout: Duration::from_secs(1),
+    };
+    let session = Session::new(config, rt.handle().clone());
+    let err = session.start_login().unwrap_err();
+    let message = err.user_message();
+    assert!(message.contains(&port.to_string()) && message.contains(PORTLESS), "{message}");
+    assert!(session.view().needs_fix);
+}
+
 fn cli(args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_td-spotify"));
     cmd.args(args).env_remove("TD_SPOTIFY_CLIENT_ID").env_remove("TD_SPOTIFY_CACHE");
@@ -341,12 +436,12 @@ fn cli(args: &[&str], env: &[(&str, &str)]) -> Command {
 #[test]
 fn the_cli_logs_in_shows_status_and_logs_out() {
     let _serial = serial();
-    let Some((tools, port, provider)) = setup("the_cli_logs_in") else { return };
+    let Some((tools, provider)) = setup_auto("the_cli_logs_in") else { return };
     let dir = temp_dir("cli");
     let dir_s = dir.to_str().unwrap();
-    let port_s = port.to_string();
+    // No --port: Auto, against an app that registered the port-less URI.
     let mut login = cli(
-        &["login", "--no-browser", "--client-id", CLIENT, "--port", &port_s, "--cache", dir_s],
+        &["login", "--no-browser", "--client-id", CLIENT, "--cache", dir_s],
         &[("TD_SPOTIFY_ACCOUNTS_URL", &provider.issuer), ("TD_SPOTIFY_API_URL", &provider.issuer)],
     )
     .stdout(Stdio::piped())
@@ -366,6 +461,7 @@ fn the_cli_logs_in_shows_status_and_logs_out() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("Logged in to Spotify as Test Artist"), "{stderr}");
+    assert!(stderr.contains(&format!("register this in your Spotify app): {PORTLESS}")), "{stderr}");
     let path = TokenStore::new(Some(&dir), CLIENT).unwrap().path().to_path_buf();
     #[cfg(unix)]
     assert_eq!(mode(&path), 0o600);

@@ -110,6 +110,10 @@ pub enum AuthError {
     },
     #[error("the token file {} is unreadable ({reason}); it was kept as {}", .path.display(), .kept_as.display())]
     CorruptStore { path: PathBuf, kept_as: PathBuf, reason: String },
+    #[error("another process held the token file lock {} for {waited:?}", .path.display())]
+    StoreBusy { path: PathBuf, waited: Duration },
+    #[error("the refreshed login is kept in memory only")]
+    Unsaved(#[source] Box<AuthError>),
 }
 
 fn describe(description: &Option<String>) -> String {
@@ -129,8 +133,9 @@ impl AuthError {
                 .into(),
             BadUrl { which, value } => format!("The {which} `{value}` is not a valid http(s) URL."),
             PortInUse { port } => format!(
-                "Port {port} is already in use on this computer: close the program using it, or set Port to a \
-                 free port and register http://127.0.0.1:PORT/callback with that port in your Spotify app."
+                "Port {port} is already in use on this computer: set Port to 0 (Auto) and register \
+                 http://127.0.0.1/callback (without a port) as a Redirect URI in your Spotify app, or close the \
+                 program using port {port}."
             ),
             Listen { port, source } => format!("Could not listen on 127.0.0.1:{port} ({source}): try another Port."),
             Thread(e) => format!("Could not start the login server ({e})."),
@@ -194,6 +199,16 @@ impl AuthError {
                 path.display(),
                 kept_as.display()
             ),
+            StoreBusy { path, .. } => format!(
+                "Another td-spotify (a TouchDesigner or the command line) kept the saved login busy at {}; \
+                 trying again.",
+                path.display()
+            ),
+            Unsaved(cause) => format!(
+                "Logged in, but the newest login is kept in memory only and td-spotify keeps trying to save \
+                 it: {} Check the Tokencache folder (free space, write permission).",
+                cause.user_message()
+            ),
         }
     }
 
@@ -208,7 +223,7 @@ impl AuthError {
             | Listen { .. }
             | Forbidden { .. }
             | NoStoreDir => true,
-            StoreIo { .. } | Thread(_) => true,
+            StoreIo { .. } | Thread(_) | Unsaved(_) => true,
             Refused { code, .. } | AuthorizeFailed { code } => code == "invalid_client",
             _ => false,
         }

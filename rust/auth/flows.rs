@@ -2,6 +2,11 @@
 //!
 //! A state is single use and expires after [`FLOW_LIFETIME`]. Used states are remembered (as
 //! SHA-256 digests, not the states themselves) so a replayed callback gets its own message.
+//!
+//! Logins started by the app (the Login pulse, `td-spotify login`) and logins started by a visit
+//! to the loopback `/login` page are counted apart: any page in the artist's browser can make
+//! it visit `/login` as often as it likes, and those visits only ever push out other visits,
+//! never the login the artist started.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -14,8 +19,9 @@ use super::AuthError;
 
 /// How long a started login stays valid.
 pub const FLOW_LIFETIME: Duration = Duration::from_secs(10 * 60);
-/// Logins that may be in progress at once (each Login pulse or `/login` visit adds one); the
-/// oldest is dropped beyond this, so a page hammering `/login` cannot grow memory.
+/// Logins of one [`Origin`] that may be in progress at once (each Login pulse or `/login` visit
+/// adds one); the oldest of that origin is dropped beyond this, so a page hammering `/login`
+/// cannot grow memory.
 const MAX_PENDING: usize = 8;
 /// Used states remembered for the "already used" message.
 const MAX_USED: usize = 32;
@@ -26,6 +32,16 @@ struct Flow {
     state: LoginState,
     verifier: PkceVerifier,
     started: Instant,
+    origin: Origin,
+}
+
+/// Who started a login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// The Login pulse or `td-spotify login`.
+    App,
+    /// A request for the loopback `/login` page (the artist's link, or any page's request).
+    Page,
 }
 
 /// A freshly started login: what goes into the authorize URL.
@@ -49,15 +65,27 @@ impl std::fmt::Debug for PendingFlows {
 }
 
 impl PendingFlows {
-    /// Starts a login: a new state and PKCE pair.
+    /// Starts a login for the app: a new state and PKCE pair.
     pub fn start(&mut self, now: Instant) -> NewFlow {
+        self.start_from(Origin::App, now)
+    }
+
+    /// Starts a login for a `/login` visit; it can push out only other visits' logins.
+    pub fn start_from_page(&mut self, now: Instant) -> NewFlow {
+        self.start_from(Origin::Page, now)
+    }
+
+    fn start_from(&mut self, origin: Origin, now: Instant) -> NewFlow {
         self.expire(now);
-        if self.flows.len() >= MAX_PENDING {
-            self.flows.remove(0);
+        if self.flows.iter().filter(|f| f.origin == origin).count() >= MAX_PENDING {
+            // Flows are kept oldest first.
+            if let Some(oldest) = self.flows.iter().position(|f| f.origin == origin) {
+                self.flows.remove(oldest);
+            }
         }
         let pkce = Pkce::new_random();
         let state = LoginState::new(random_string(STATE_BYTES));
-        self.flows.push(Flow { state: state.clone(), verifier: pkce.verifier, started: now });
+        self.flows.push(Flow { state: state.clone(), verifier: pkce.verifier, started: now, origin });
         NewFlow { state, challenge: pkce.challenge }
     }
 
@@ -182,5 +210,19 @@ mod tests {
         }
         assert_eq!(flows.len(), MAX_PENDING);
         assert!(flows.take(first.state.secret(), t0).is_err());
+    }
+
+    #[test]
+    fn page_visits_cannot_push_out_the_apps_login() {
+        let mut flows = PendingFlows::default();
+        let t0 = Instant::now();
+        let artist = flows.start(t0);
+        let first_visit = flows.start_from_page(t0);
+        for _ in 0..10_000 {
+            flows.start_from_page(t0);
+        }
+        assert_eq!(flows.len(), 1 + MAX_PENDING);
+        assert!(matches!(flows.take(first_visit.state.secret(), t0), Err(AuthError::UnknownState)));
+        assert!(flows.take(artist.state.secret(), t0).is_ok());
     }
 }

@@ -50,6 +50,9 @@ pub struct Request {
     pub query: Vec<(String, String)>,
     /// The `Host` header, if there was exactly one.
     pub host: Option<String>,
+    /// The `Sec-Fetch-Site` header (`none` when the user opened the URL, `cross-site` when
+    /// another page made the browser send it), if there was exactly one.
+    pub fetch_site: Option<String>,
 }
 
 impl Request {
@@ -342,14 +345,20 @@ fn advance(conn: &mut Incoming, now: Instant) -> Progress {
     if method != "GET" && !head_only {
         return Progress::Refuse(405, "Only GET requests are served here.");
     }
-    let mut hosts = req.headers.iter().filter(|h| h.name.eq_ignore_ascii_case("host"));
-    let host = match (hosts.next(), hosts.next()) {
-        (Some(h), None) => std::str::from_utf8(h.value).ok().map(str::to_owned),
-        _ => None,
+    let single = |name: &str| {
+        let mut found = req.headers.iter().filter(|h| h.name.eq_ignore_ascii_case(name));
+        match (found.next(), found.next()) {
+            (Some(h), None) => std::str::from_utf8(h.value).ok().map(str::to_owned),
+            _ => None,
+        }
     };
+    let (host, fetch_site) = (single("host"), single("sec-fetch-site"));
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let query = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
-    Progress::Ready(Request { method: method.to_owned(), path: path.to_owned(), query, host }, head_only)
+    Progress::Ready(
+        Request { method: method.to_owned(), path: path.to_owned(), query, host, fetch_site },
+        head_only,
+    )
 }
 
 #[cfg(test)]
@@ -434,6 +443,7 @@ mod tests {
             path: "/callback".into(),
             query: vec![("state".into(), "a".into()), ("state".into(), "b".into())],
             host: None,
+            fetch_site: None,
         };
         assert_eq!(req.single("state"), Err(()));
     }

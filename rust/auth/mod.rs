@@ -49,10 +49,19 @@ pub const SCOPES: &[&str] = &[
     "user-read-recently-played",
 ];
 
-/// The redirect URI Spotify sends the browser back to. It must be registered, exactly, in the
-/// app's settings; Spotify rejects `localhost`, hence the literal loopback address.
+/// The redirect URI Spotify sends the browser back to, on the port the login server listens
+/// on. Spotify rejects `localhost`, hence the literal loopback address.
 pub fn redirect_uri(port: u16) -> String {
     format!("http://127.0.0.1:{port}/callback")
+}
+
+/// What to register in the Spotify app for the `Port` setting `port`: without a port for Auto
+/// (0), which Spotify matches with any port, else exactly that port.
+pub fn registered_redirect_uri(port: u16) -> String {
+    match port {
+        0 => "http://127.0.0.1/callback".to_owned(),
+        port => redirect_uri(port),
+    }
 }
 
 #[cfg(test)]

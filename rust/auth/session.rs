@@ -23,7 +23,7 @@ use super::loopback::{Connection, LoopbackServer, Request, Response};
 use super::oauth::{self, Endpoints};
 use super::pages::{page, Tone};
 use super::secret::{constant_time_eq, AccessToken, AuthCode, AuthorizeUrl, PkceVerifier};
-use super::store::{unix, TokenRecord, TokenStore};
+use super::store::{unix, StoreLock, TokenRecord, TokenStore};
 use super::{redirect_uri, AuthError, SCOPES};
 use crate::api::{TokenError, TokenProvider};
 use crate::config::SpotifyConfig;
@@ -34,12 +34,18 @@ use crate::engine::source::BoxFuture;
 const REFRESH_RETRY: Duration = Duration::from_secs(30);
 /// A token closer than this to expiry is not handed out after a failed refresh.
 const STILL_VALID_MARGIN_S: i64 = 10;
+/// A login that could not be saved is saved again this often (it stays in memory meanwhile).
+const SAVE_RETRY: Duration = Duration::from_secs(5);
+/// Beyond the request timeout, how long a refresh waits for another process's refresh to end
+/// before going ahead without the lock (an `invalid_grant` then still re-reads the file).
+const LOCK_SLACK: Duration = Duration::from_secs(5);
 
 /// What a session needs to know.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionConfig {
     pub client_id: String,
-    /// Loopback port; 0 picks a free one (tests only: Spotify needs the registered port).
+    /// Loopback port; 0 (Auto) picks a free one at each login, for an app that registered
+    /// `http://127.0.0.1/callback` without a port.
     pub port: u16,
     /// Token store directory; `None` is the OS's per-user config directory.
     pub cache_dir: Option<PathBuf>,
@@ -129,8 +135,10 @@ pub struct LoginStart {
     pub authorize_url: AuthorizeUrl,
     /// `http://127.0.0.1:PORT/login`: starts a login from any browser on this computer.
     pub login_url: String,
-    /// The redirect URI to register in the Spotify app.
+    /// The redirect URI of this login (on the port the server listens on).
     pub redirect_uri: String,
+    /// What to register in the Spotify app: `http://127.0.0.1/callback` for Port Auto.
+    pub register_uri: String,
 }
 
 /// One account's login. Dropping it stops the loopback server; the saved tokens stay.
@@ -158,6 +166,9 @@ struct Inner {
     login: Mutex<LoginAttempt>,
     /// No proactive refresh before this instant (after a transient failure).
     refresh_not_before: Mutex<Option<Instant>>,
+    /// The login in memory is newer than the file (a save failed): saved again from this
+    /// instant on. Until then the file is never allowed to win over it.
+    unsaved: Mutex<Option<Instant>>,
     /// Bumped by logout: an exchange that started before it must not log back in.
     generation: AtomicU64,
     /// Time from the `/callback` request to the token saved, for the last login.
@@ -232,6 +243,7 @@ impl Session {
             view: watch::Sender::new(view),
             login: Mutex::new(LoginAttempt::default()),
             refresh_not_before: Mutex::new(None),
+            unsaved: Mutex::new(None),
             generation: AtomicU64::new(0),
             last_login_latency: Mutex::new(None),
         };
@@ -286,6 +298,7 @@ impl Session {
         inner.cancel_attempt();
         let mut tokens = inner.tokens.lock().await;
         *tokens = None;
+        *lock(&inner.unsaved) = None;
         let removed = inner.store.as_ref().map_or(Ok(()), TokenStore::remove);
         drop(tokens);
         inner.view.send_modify(|v| {
@@ -329,6 +342,19 @@ impl Session {
                 inner.runtime.spawn(async move {
                     let _ = task.refresh_locked(guard, false).await;
                 });
+                return;
+            }
+            let save_due = {
+                let mut unsaved = lock(&inner.unsaved);
+                let due = unsaved.is_some_and(|t| Instant::now() >= t);
+                if due {
+                    *unsaved = Some(Instant::now() + SAVE_RETRY);
+                }
+                due
+            };
+            if save_due {
+                let task = Arc::clone(inner);
+                inner.runtime.spawn(async move { task.persist(guard).await });
             }
         }
     }
@@ -437,13 +463,18 @@ impl Inner {
             });
         }
         let port = login.server.as_ref().map_or(self.config.port, LoopbackServer::port);
-        let flow = login.flows.start(Instant::now());
+        let flow = if from_app {
+            login.flows.start(Instant::now())
+        } else {
+            login.flows.start_from_page(Instant::now())
+        };
         let authorize_url =
             oauth::authorize_url(endpoints, &self.config.client_id, &login.redirect_uri, SCOPES, &flow);
         let start = LoginStart {
             authorize_url,
             login_url: format!("http://127.0.0.1:{port}/login"),
             redirect_uri: login.redirect_uri.clone(),
+            register_uri: super::registered_redirect_uri(self.config.port),
         };
         drop(login);
         self.view.send_modify(|v| {
@@ -559,7 +590,8 @@ impl Inner {
         }
     }
 
-    /// Refreshes the tokens held by `guard` and saves them.
+    /// Refreshes the tokens held by `guard` and saves them, holding the store's lock so that no
+    /// other process spends the same refresh token meanwhile.
     async fn refresh_locked(
         self: Arc<Self>,
         mut guard: OwnedMutexGuard<Option<TokenRecord>>,
@@ -571,68 +603,166 @@ impl Inner {
         let (Some(endpoints), Some(store)) = (&self.endpoints, &self.store) else {
             return Err(self.check_config().err().unwrap_or(AuthError::NoStoreDir));
         };
-        let now = SystemTime::now();
+        let _store_lock = self.lock_store(store).await;
         // Another process (the CLI, a second TouchDesigner) may have refreshed already; its
         // refresh token is the live one, and ours may have been rotated away.
-        if let Ok(Some(on_disk)) = store.load(&self.config.client_id) {
-            if on_disk.refresh_token != current.refresh_token || on_disk.access_token != current.access_token
-            {
-                // After a 401 the rejected token is no good, even if the file still holds it.
-                let rejected_again = forced && on_disk.access_token == current.access_token;
-                let fresh = !on_disk.needs_refresh(now) && !rejected_again;
-                current = on_disk;
-                if fresh {
-                    *guard = Some(current.clone());
-                    return Ok(current.access_token);
-                }
+        if let Some(newer) = self.newer_on_disk(store, &current) {
+            // After a 401 the rejected token is no good, even if the file still holds it.
+            let rejected_again = forced && newer.access_token == current.access_token;
+            let fresh = !newer.needs_refresh(SystemTime::now()) && !rejected_again;
+            current = newer;
+            *guard = Some(current.clone());
+            if fresh {
+                return Ok(current.access_token);
             }
         }
-        let Some(refresh_token) = current.refresh_token.clone() else {
-            return Err(self.login_gone(&mut guard, AuthError::InvalidGrant { endpoint: Endpoint::Token }));
-        };
-        match oauth::refresh(&self.http, endpoints, &self.config.client_id, &refresh_token).await {
-            Ok(granted) => {
-                let lifetime = granted.lifetime;
-                let record = TokenRecord {
-                    access_token: granted.access_token,
-                    // Spotify may omit the refresh token: keep the one we have.
-                    refresh_token: granted.refresh_token.or(Some(refresh_token)),
-                    expires_at: unix(now) + lifetime.as_secs(),
-                    lifetime_s: lifetime.as_secs(),
-                    scope: granted.scope.unwrap_or(current.scope),
-                    ..current
-                };
-                let saved = store.save(&record);
-                let token = record.access_token.clone();
-                *guard = Some(record);
-                drop(guard);
-                *lock(&self.refresh_not_before) = None;
-                tracing::info!(expires_in_s = lifetime.as_secs(), "Spotify access token refreshed");
-                match saved {
-                    Ok(()) => self.clear_transient_problem(),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "could not save refreshed tokens");
-                        self.set_problem(&e);
+        let mut reread = false;
+        loop {
+            let Some(refresh_token) = current.refresh_token.clone() else {
+                return Err(
+                    self.login_gone(&mut guard, AuthError::InvalidGrant { endpoint: Endpoint::Token })
+                );
+            };
+            let now = SystemTime::now();
+            let e = match oauth::refresh(&self.http, endpoints, &self.config.client_id, &refresh_token).await
+            {
+                Ok(granted) => {
+                    let lifetime = granted.lifetime;
+                    let record = TokenRecord {
+                        access_token: granted.access_token,
+                        // Spotify may omit the refresh token: keep the one we have.
+                        refresh_token: granted.refresh_token.or(Some(refresh_token)),
+                        expires_at: unix(now) + lifetime.as_secs(),
+                        lifetime_s: lifetime.as_secs(),
+                        scope: granted.scope.unwrap_or(current.scope),
+                        saved_at: unix(SystemTime::now()),
+                        ..current
+                    };
+                    let saved = store.save(&record);
+                    let token = record.access_token.clone();
+                    *guard = Some(record);
+                    drop(guard);
+                    *lock(&self.refresh_not_before) = None;
+                    tracing::info!(expires_in_s = lifetime.as_secs(), "Spotify access token refreshed");
+                    match saved {
+                        Ok(()) => {
+                            self.saved();
+                            self.clear_transient_problem();
+                        }
+                        Err(e) => self.save_failed(e),
+                    }
+                    return Ok(token);
+                }
+                Err(e) => e,
+            };
+            if let AuthError::InvalidGrant { .. } = e {
+                // Refused: another process that did not wait for the lock (or an older
+                // td-spotify) may have spent it and saved the token that replaced it.
+                if !reread {
+                    reread = true;
+                    if let Ok(Some(on_disk)) = store.load(&self.config.client_id) {
+                        if on_disk.refresh_token.is_some() && on_disk.refresh_token != current.refresh_token {
+                            tracing::info!("refresh token refused; using the one another process saved");
+                            *lock(&self.unsaved) = None;
+                            current = on_disk;
+                            *guard = Some(current.clone());
+                            if !current.needs_refresh(SystemTime::now()) && !forced {
+                                return Ok(current.access_token);
+                            }
+                            continue;
+                        }
                     }
                 }
-                Ok(token)
+                return Err(self.login_gone(&mut guard, e));
             }
-            Err(e @ AuthError::InvalidGrant { .. }) => Err(self.login_gone(&mut guard, e)),
+            // A 429, a 5xx, a timeout: the login is still good. Try again later.
+            let wait = match &e {
+                AuthError::RateLimited { retry_after: Some(d), .. } => (*d).max(Duration::from_secs(1)),
+                _ => REFRESH_RETRY,
+            };
+            *lock(&self.refresh_not_before) = Some(Instant::now() + wait);
+            tracing::warn!(error = %e, "Spotify token refresh failed; keeping the login");
+            self.set_problem(&e);
+            if !forced && current.expires_in(now) > STILL_VALID_MARGIN_S {
+                return Ok(current.access_token);
+            }
+            return Err(e);
+        }
+    }
+
+    /// The store's lock, waited for on the runtime (never on TouchDesigner's thread) for as
+    /// long as another process's refresh can take. `None` when it could not be had: the caller
+    /// goes ahead, since a refresh refused because of the race re-reads the file anyway.
+    async fn lock_store(&self, store: &TokenStore) -> Option<StoreLock> {
+        match store.lock(self.config.request_timeout + LOCK_SLACK).await {
+            Ok(held) => Some(held),
             Err(e) => {
-                // A 429, a 5xx, a timeout: the login is still good. Try again later.
-                let wait = match &e {
-                    AuthError::RateLimited { retry_after: Some(d), .. } => (*d).max(Duration::from_secs(1)),
-                    _ => REFRESH_RETRY,
-                };
-                *lock(&self.refresh_not_before) = Some(Instant::now() + wait);
-                tracing::warn!(error = %e, "Spotify token refresh failed; keeping the login");
-                self.set_problem(&e);
-                if !forced && current.expires_in(now) > STILL_VALID_MARGIN_S {
-                    return Ok(current.access_token);
-                }
-                Err(e)
+                tracing::warn!(error = %e, "going ahead without the token file lock");
+                None
             }
         }
+    }
+
+    /// The saved record, when it should replace `current`: it holds other tokens and is newer,
+    /// or as new and ours is already saved. A login kept in memory after a failed save wins
+    /// over an older file. An unreadable file is kept aside by the store and loses nothing:
+    /// the login in memory is saved over it.
+    fn newer_on_disk(&self, store: &TokenStore, current: &TokenRecord) -> Option<TokenRecord> {
+        let on_disk = match store.load(&self.config.client_id) {
+            Ok(on_disk) => on_disk?,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the saved login; keeping the one in memory");
+                return None;
+            }
+        };
+        let ours_unsaved = lock(&self.unsaved).is_some();
+        let theirs_wins = !on_disk.same_tokens(current)
+            && (on_disk.is_newer_than(current) || (!ours_unsaved && !current.is_newer_than(&on_disk)));
+        if theirs_wins {
+            *lock(&self.unsaved) = None;
+        }
+        theirs_wins.then_some(on_disk)
+    }
+
+    /// Saves the login that only memory holds (a save failed before), unless another process
+    /// saved a newer one meanwhile.
+    async fn persist(self: Arc<Self>, mut guard: OwnedMutexGuard<Option<TokenRecord>>) {
+        let (Some(store), Some(current)) = (&self.store, guard.clone()) else {
+            *lock(&self.unsaved) = None;
+            return;
+        };
+        let _store_lock = self.lock_store(store).await;
+        if let Some(newer) = self.newer_on_disk(store, &current) {
+            *guard = Some(newer);
+            self.saved();
+            return;
+        }
+        match store.save(&current) {
+            Ok(()) => {
+                tracing::info!("the login kept in memory is saved now");
+                self.saved();
+            }
+            Err(e) => self.save_failed(e),
+        }
+    }
+
+    /// The file holds the newest login (again).
+    fn saved(&self) {
+        if lock(&self.unsaved).take().is_some() {
+            self.view.send_modify(|v| {
+                v.problem = None;
+                v.needs_fix = false;
+            });
+        }
+    }
+
+    /// The newest login could not be written: it stays in memory (and in use), the user is told,
+    /// and the save is tried again.
+    fn save_failed(&self, e: AuthError) {
+        *lock(&self.unsaved) = Some(Instant::now() + SAVE_RETRY);
+        let e = AuthError::Unsaved(Box::new(e));
+        tracing::warn!(error = %e, cause = %e.user_message(), "could not save the Spotify login");
+        self.set_problem(&e);
     }
 
     /// The refresh token was refused: forget the login (and its file, unless another process
@@ -748,14 +878,20 @@ impl Inner {
             user: None,
             saved_at: 0,
         };
-        let saved = store.save(&record);
+        record.saved_at = unix(SystemTime::now());
+        let saved = {
+            let _store_lock = self.lock_store(store).await;
+            store.save(&record)
+        };
         *lock(&self.last_login_latency) = Some(received.elapsed());
         *tokens = Some(record.clone());
         drop(tokens);
         *lock(&self.refresh_not_before) = None;
         self.finish_attempt();
         if let Err(e) = saved {
-            // Logged in for this run, but it will not survive a restart: say so.
+            // Logged in for this run; kept in memory and saved again until it works: say so.
+            *lock(&self.unsaved) = Some(Instant::now() + SAVE_RETRY);
+            let e = AuthError::Unsaved(Box::new(e));
             conn.respond(&problem_page(500, "Logged in, but not saved", &e.user_message()));
             return self.logged_in(None, Some(&e));
         }
@@ -837,6 +973,15 @@ fn on_request(weak: &Weak<Inner>, req: Request, conn: Connection) {
             "Open this page at http://127.0.0.1:PORT/ only.",
         )),
         "/callback" => inner.on_callback(&req, conn),
+        // A page elsewhere can make the browser request /login (an image, a frame, a form), but
+        // only the artist opening the link starts a login: browsers mark the others.
+        "/login" if req.fetch_site.as_deref().is_some_and(|s| s == "cross-site" || s == "same-site") => conn
+            .respond(&problem_page(
+                403,
+                "Open the login link yourself",
+                "Another page asked for this login page. Open the link from TouchDesigner (auth_url) or \
+                 td-spotify login instead.",
+            )),
         "/login" => inner.on_login(conn),
         "/" => conn.respond(&Response::html(
             200,

@@ -7,8 +7,20 @@
 //!
 //! Writes are atomic: a new file (mode 0600 on Unix) is written next to the old one, flushed to
 //! disk and renamed over it, so a crash leaves the old login or the new one, never half of each.
+//! On Windows the profile folder's ACL keeps other users out of the default folder; a folder
+//! outside the profile (another drive's root lets every user read) gets the file an ACL of its
+//! own, for its owner only, or the save fails with a message saying why (the login then stays in
+//! memory).
 //! A file that cannot be parsed is renamed aside (`….corrupt-<time>`), never deleted, and the
 //! user is told where it went.
+//!
+//! Several processes may share one file (TouchDesigner and the `td-spotify` CLI, or two
+//! TouchDesigner instances). Spotify rotates refresh tokens, so two processes refreshing at once
+//! would each spend the same refresh token and one of them would be logged out. A refresh
+//! therefore holds an advisory lock on `token-….json.lock` beside the file
+//! ([`TokenStore::lock`], `flock` on Unix and `LockFileEx` on Windows through `fs4`); the lock is
+//! released when the process exits, however it exits. The lock file itself is never deleted
+//! (deleting it would let a second process lock a new file while a first still holds the old).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -26,6 +38,8 @@ use super::AuthError;
 const FORMAT_VERSION: u32 = 1;
 /// Token files larger than this are not ours.
 const MAX_FILE: u64 = 64 * 1024;
+/// How often a process waiting for the store lock tries again.
+const LOCK_POLL: Duration = Duration::from_millis(10);
 
 /// What is saved for one account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,6 +76,24 @@ impl TokenRecord {
         let margin = (self.lifetime_s / 4).clamp(1, 300) as i64;
         self.expires_in(now) <= margin
     }
+
+    /// Whether this record was granted after `other`: a later expiry, then a later save.
+    /// Another process's refresh is adopted only when it is newer, never because it is on disk.
+    pub fn is_newer_than(&self, other: &TokenRecord) -> bool {
+        (self.expires_at, self.saved_at) > (other.expires_at, other.saved_at)
+    }
+
+    /// Whether both hold the same tokens.
+    pub fn same_tokens(&self, other: &TokenRecord) -> bool {
+        self.access_token == other.access_token && self.refresh_token == other.refresh_token
+    }
+}
+
+/// The store's advisory lock, held while a refresh spends a refresh token; dropping it (or the
+/// process ending) releases it.
+#[derive(Debug)]
+pub struct StoreLock {
+    _file: File,
 }
 
 /// Seconds since the Unix epoch.
@@ -90,6 +122,41 @@ impl TokenStore {
     /// The token file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The lock file beside it (`token-….json.lock`).
+    pub fn lock_path(&self) -> PathBuf {
+        self.path.with_extension("json.lock")
+    }
+
+    /// Takes the store's lock if no other process (or session) holds it: `Ok(None)` when one
+    /// does.
+    pub fn try_lock(&self) -> Result<Option<StoreLock>, AuthError> {
+        let path = self.lock_path();
+        let io_err = |source| AuthError::StoreIo { op: "lock", path: path.clone(), source };
+        create_private_dir(&self.dir).map_err(io_err)?;
+        let file = open_lock_file(&path).map_err(io_err)?;
+        // Called through the trait: `File::try_lock` in std (Rust 1.89) shadows it otherwise.
+        match fs4::FileExt::try_lock(&file) {
+            Ok(()) => Ok(Some(StoreLock { _file: file })),
+            Err(fs4::TryLockError::WouldBlock) => Ok(None),
+            Err(fs4::TryLockError::Error(source)) => Err(io_err(source)),
+        }
+    }
+
+    /// Waits up to `max_wait` for the store's lock, without blocking the async runtime's thread
+    /// for more than one try at a time. Another holder spends at most one token request.
+    pub async fn lock(&self, max_wait: Duration) -> Result<StoreLock, AuthError> {
+        let deadline = tokio::time::Instant::now() + max_wait;
+        loop {
+            if let Some(lock) = self.try_lock()? {
+                return Ok(lock);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(AuthError::StoreBusy { path: self.lock_path(), waited: max_wait });
+            }
+            tokio::time::sleep(LOCK_POLL).await;
+        }
     }
 
     /// Reads the saved login: `Ok(None)` when there is none. A file that cannot be parsed is
@@ -131,10 +198,13 @@ impl TokenStore {
         Ok(Some(record))
     }
 
-    /// Saves `record` atomically (temp file, fsync, rename), readable by the user only.
+    /// Saves `record` atomically (temp file, fsync, rename), readable by the user only. Its
+    /// `saved_at` is kept when set (it orders records across processes), else set to now.
     pub fn save(&self, record: &TokenRecord) -> Result<(), AuthError> {
         let mut record = record.clone();
-        record.saved_at = unix(SystemTime::now());
+        if record.saved_at == 0 {
+            record.saved_at = unix(SystemTime::now());
+        }
         let json = serde_json::to_vec_pretty(&record).map_err(|e| AuthError::StoreIo {
             op: "encode",
             path: self.path.clone(),
@@ -218,6 +288,8 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let tmp = dir.join(format!(".{name}.{}.{}.tmp", std::process::id(), random_string(6)));
     let result = (|| {
         let mut file = private_file(&tmp)?;
+        // Before a secret is written to it.
+        restrict_to_owner(&tmp, dir)?;
         file.write_all(bytes)?;
         file.sync_all()?;
         drop(file);
@@ -241,6 +313,75 @@ fn private_file(path: &Path) -> io::Result<File> {
 fn private_file(path: &Path) -> io::Result<File> {
     // The per-user profile directory's ACL already keeps other users out on Windows.
     OpenOptions::new().write(true).create_new(true).open(path)
+}
+
+/// `icacls FILE /inheritance:r /grant:r *S-1-3-4:(F)`: drops the ACEs inherited from the folder
+/// and grants full control to OWNER RIGHTS alone, i.e. to the user who created the file. icacls
+/// ships with Windows (Vista on); running it keeps Win32 security calls (and `unsafe`) out of
+/// this layer. The full path is used, never a lookup through PATH.
+#[cfg(any(windows, test))]
+fn icacls_owner_only(file: &Path, system_root: Option<std::ffi::OsString>) -> std::process::Command {
+    let root = system_root.map(PathBuf::from).unwrap_or_else(|| PathBuf::from(r"C:\Windows"));
+    let mut cmd = std::process::Command::new(root.join("System32").join("icacls.exe"));
+    cmd.arg(file)
+        .args(["/inheritance:r", "/grant:r", "*S-1-3-4:(F)", "/q"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    cmd
+}
+
+/// Whether `dir` lies inside `home`, compared as Windows does (case-insensitively, by
+/// component, after resolving what can be resolved).
+#[cfg(any(windows, test))]
+fn inside(dir: &Path, home: &Path) -> bool {
+    let normal = |p: &Path| {
+        let p = fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        PathBuf::from(p.to_string_lossy().to_lowercase())
+    };
+    normal(dir).starts_with(normal(home))
+}
+
+#[cfg(windows)]
+fn restrict_to_owner(file: &Path, dir: &Path) -> io::Result<()> {
+    use std::os::windows::process::CommandExt;
+    /// No console window flashes up over TouchDesigner.
+    const CREATE_NO_WINDOW: u32 = 0x0800_0000;
+    let home = directories::BaseDirs::new().map(|b| b.home_dir().to_path_buf());
+    if home.is_some_and(|home| inside(dir, &home)) {
+        return Ok(());
+    }
+    let status = icacls_owner_only(file, std::env::var_os("SystemRoot"))
+        .creation_flags(CREATE_NO_WINDOW)
+        .status()
+        .map_err(|e| {
+            io::Error::new(e.kind(), format!("could not run icacls to make the file private: {e}"))
+        })?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(io::Error::other(format!(
+            "the folder is outside your user profile and icacls could not make the file private to your \
+             user ({status}); choose a Tokencache folder on an NTFS drive, or leave Tokencache empty"
+        )))
+    }
+}
+
+#[cfg(not(windows))]
+fn restrict_to_owner(_file: &Path, _dir: &Path) -> io::Result<()> {
+    // Unix: the file is created with mode 0600 (`private_file`).
+    Ok(())
+}
+
+#[cfg(unix)]
+fn open_lock_file(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    OpenOptions::new().read(true).write(true).create(true).truncate(false).mode(0o600).open(path)
+}
+
+#[cfg(not(unix))]
+fn open_lock_file(path: &Path) -> io::Result<File> {
+    OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)
 }
 
 #[cfg(unix)]
@@ -374,6 +515,18 @@ mod tests {
             TokenStore::new(None, "cid").is_ok_and(|s| s.path().ends_with("token-cid.json"))
                 || default_dir().is_none()
         );
+    }
+
+    #[test]
+    fn windows_owner_only_acl_command_and_profile_check() {
+        let cmd = icacls_owner_only(Path::new(r"D:\shows\token-x.json"), Some(r"C:\WINDOWS".into()));
+        assert!(cmd.get_program().to_string_lossy().ends_with("icacls.exe"));
+        assert!(cmd.get_program().to_string_lossy().starts_with(r"C:\WINDOWS"));
+        let args: Vec<_> = cmd.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
+        assert_eq!(args, [r"D:\shows\token-x.json", "/inheritance:r", "/grant:r", "*S-1-3-4:(F)", "/q"]);
+        assert!(inside(Path::new("/home/Ada/.config/td-spotify"), Path::new("/home/ada")));
+        assert!(!inside(Path::new("/home/ada2/tokens"), Path::new("/home/ada")));
+        assert!(!inside(Path::new("/mnt/show/tokens"), Path::new("/home/ada")));
     }
 
     #[test]

@@ -17,8 +17,9 @@ use crate::args::SpotifyArgs;
 pub struct LoginArgs {
     #[command(flatten)]
     pub spotify: SpotifyArgs,
-    /// Port of the login callback: register http://127.0.0.1:PORT/callback as a Redirect URI in
-    /// your Spotify app.
+    /// Port of the login callback. 0 (the default) picks a free port: register
+    /// http://127.0.0.1/callback, without a port, as a Redirect URI in your Spotify app. Any other
+    /// port needs http://127.0.0.1:PORT/callback registered.
     #[arg(long, env = "TD_SPOTIFY_PORT", default_value_t = DEFAULT_PORT)]
     pub port: u16,
     /// Do not open a browser: print the authorize URL, alone on its line, on standard output.
@@ -40,7 +41,10 @@ pub fn login(args: &LoginArgs) -> Result<(), Box<dyn Error>> {
     runtime()?.block_on(async {
         let session = Session::new(config, tokio::runtime::Handle::current());
         let start = session.start_login().map_err(|e| e.user_message())?;
-        eprintln!("Redirect URI (register exactly this in your Spotify app): {}", start.redirect_uri);
+        eprintln!(
+            "Redirect URI (register this in your Spotify app): {} (this login uses {})",
+            start.register_uri, start.redirect_uri
+        );
         if args.no_browser {
             // Alone on its line on stdout, so scripts (and the tests) can take it.
             let mut out = std::io::stdout().lock();

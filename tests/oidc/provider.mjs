@@ -3,7 +3,8 @@
 // It is node's `oidc-provider` (a certified OpenID/OAuth server), configured like Spotify as far
 // as the login goes: one public client (no secret), PKCE with S256 required, authorization at
 // /authorize, token at /api/token, refresh tokens rotated on every use (reusing a rotated one is
-// refused and revokes the grant), redirect URI matched exactly. The login and consent pages are
+// refused and revokes the grant), redirect URIs matched as Spotify does (see `spotifyRedirectAllowed`).
+// The login and consent pages are
 // our own small forms with one test user; `Deny` answers `error=access_denied` like Spotify's
 // Cancel. A tiny /v1/me (and an idle /v1/me/player) answers for valid access tokens only; player
 // commands are as strict as Spotify's front end (411 without Content-Length, 405 on a wrong
@@ -65,6 +66,31 @@ function send(res, status, type, body, headers = {}) {
 }
 
 let provider;
+
+// Spotify's redirect URI rule: exactly as registered, except that a loopback literal registered
+// without a port (http://127.0.0.1/callback or http://[::1]/callback) matches the same path on
+// any port (RFC 8252 §7.3). A URI registered with a port matches only that port, and `localhost`
+// gets nothing extra. oidc-provider's own rule for native clients ignores the port of every
+// loopback URI, including `localhost` and URIs registered with a port: too lenient to test with.
+const PORTLESS_LOOPBACKS = new Set(['127.0.0.1', '[::1]']);
+const NO_PORT_AUTHORITY = /^http:\/\/(127\.0\.0\.1|\[::1\])\//u;
+
+function spotifyRedirectAllowed(value, registered) {
+  if (registered.includes(value)) return true;
+  const asked = URL.parse(value);
+  if (!asked || asked.protocol !== 'http:' || !PORTLESS_LOOPBACKS.has(asked.hostname) || asked.username || asked.password) {
+    return false;
+  }
+  return registered.some((uri) => {
+    // Written without a port: the URL parser cannot tell `:80` from no port, the text can.
+    if (!NO_PORT_AUTHORITY.test(uri)) return false;
+    const allowed = new URL(uri);
+    return allowed.hostname === asked.hostname
+      && allowed.pathname === asked.pathname
+      && allowed.search === asked.search
+      && asked.hash === '';
+  });
+}
 
 async function interaction(req, res, uid, action) {
   const details = await provider.interactionDetails(req, res);
@@ -230,6 +256,9 @@ server.listen(Number(args.port), '127.0.0.1', () => {
       ctx.body = page('Accounts service error', `<p id="error">${escape(out.error)}: ${escape(out.error_description ?? '')}</p>`);
     },
   });
+  provider.Client.prototype.redirectUriAllowed = function redirectUriAllowed(value) {
+    return spotifyRedirectAllowed(value, this.redirectUris);
+  };
   provider.on('server_error', (_ctx, err) => console.error(`provider: server_error ${err.message}`));
   provider.on('grant.error', (_ctx, err) => console.error(`provider: grant.error ${err.message}${err.error_detail ? ` (${err.error_detail})` : ''}`));
   console.log(JSON.stringify({ issuer, port }));

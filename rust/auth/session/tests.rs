@@ -397,6 +397,137 @@ async fn logout_during_the_exchange_wins() {
     assert!(!session.store_path().unwrap().exists());
 }
 
+#[tokio::test]
+async fn requests_for_the_login_page_cannot_crowd_out_the_artists_login() {
+    let fake = FakeServer::start(vec![
+        Reply::json(200, &token_json("A1", Some("R1"))),
+        Reply::json(200, r#"{"display_name":"Ada"}"#),
+    ]);
+    let dir = temp_dir("crowd");
+    let session = Session::new(config(&fake, &dir), Handle::current());
+    let start = session.start_login().unwrap();
+    let state = query(start.authorize_url.secret())["state"].clone();
+    // A page elsewhere makes the browser ask for /login over and over.
+    for _ in 0..40 {
+        let (status, _) = browse(&start.login_url).await;
+        assert_eq!(status, 302);
+    }
+    // Browsers mark requests another page made; those do not even start a login.
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    for site in ["cross-site", "same-site"] {
+        let r = http.get(&start.login_url).header("Sec-Fetch-Site", site).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 403, "{site}");
+    }
+    let r = http.get(&start.login_url).header("Sec-Fetch-Site", "none").send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 302, "the artist opening the link");
+    // The artist's own login still completes.
+    let (status, body) = browse(&format!("{}?code=C&state={state}", start.redirect_uri)).await;
+    assert_eq!(status, 200, "{body}");
+    wait_for(&session, |v| matches!(v.state, AuthState::LoggedIn { .. })).await;
+}
+
+#[tokio::test]
+async fn a_failed_save_keeps_the_rotated_token_in_memory_and_saves_it_later() {
+    let fake = FakeServer::start(vec![Reply::json(200, &token_json("A2", Some("R2")))]);
+    let dir = temp_dir("unsaved");
+    let store = TokenStore::new(Some(&dir), CLIENT).unwrap();
+    store.save(&record("A1", "R1", 1)).unwrap();
+    let session = Session::new(config(&fake, &dir), Handle::current());
+    // The file cannot be replaced now (works as root too, unlike a read-only folder).
+    fs::remove_file(store.path()).unwrap();
+    fs::create_dir(store.path()).unwrap();
+    assert_eq!(session.valid_token().await.unwrap().secret(), "A2");
+    let view = session.view();
+    assert!(matches!(view.state, AuthState::LoggedIn { .. }));
+    let problem = view.problem.unwrap();
+    assert!(problem.contains("kept in memory"), "{problem}");
+    assert!(view.needs_fix);
+    // R1 is spent: the next refresh would need R2, which only memory holds. It is saved as
+    // soon as the file can be written again.
+    fs::remove_dir(store.path()).unwrap();
+    wait_for(&session, |v| v.problem.is_none()).await;
+    assert_eq!(store.load(CLIENT).unwrap().unwrap().refresh_token.unwrap().secret(), "R2");
+}
+
+#[tokio::test]
+async fn invalid_grant_rereads_the_file_before_asking_for_a_login() {
+    let fake = FakeServer::start(vec![
+        Reply::json(400, r#"{"error":"invalid_grant"}"#).delayed(Duration::from_millis(300)),
+        Reply::json(200, &token_json("A3", Some("R3"))),
+    ]);
+    let dir = temp_dir("reread");
+    let store = TokenStore::new(Some(&dir), CLIENT).unwrap();
+    store.save(&record("A1", "R1", 1)).unwrap();
+    let session = Session::new(config(&fake, &dir), Handle::current());
+    let refresh = session.valid_token();
+    // A process that does not take the lock (an older td-spotify) spends R1 meanwhile.
+    let other = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        fs::write(
+            store.path(),
+            serde_json::to_vec(&TokenRecord { saved_at: 5, ..record("A2", "R2", 1) }).unwrap(),
+        )
+        .unwrap();
+    };
+    let (token, ()) = tokio::join!(refresh, other);
+    assert_eq!(token.unwrap().secret(), "A3");
+    let seen = fake.requests();
+    assert_eq!(seen[0].form_decoded("refresh_token").as_deref(), Some("R1"));
+    assert_eq!(seen[1].form_decoded("refresh_token").as_deref(), Some("R2"));
+    assert!(matches!(session.state(), AuthState::LoggedIn { .. }));
+    assert_eq!(store.load(CLIENT).unwrap().unwrap().refresh_token.unwrap().secret(), "R3");
+}
+
+#[tokio::test]
+async fn an_older_file_never_replaces_the_newer_login_in_memory() {
+    let fake = FakeServer::start(vec![Reply::json(200, &token_json("A2", Some("R2")))]);
+    let dir = temp_dir("older");
+    let store = TokenStore::new(Some(&dir), CLIENT).unwrap();
+    store.save(&record("A1", "R1", 1)).unwrap();
+    let session = Session::new(config(&fake, &dir), Handle::current());
+    // Someone restores an old copy of the file (a backup, a synced folder).
+    store.save(&TokenRecord { saved_at: 1, ..record("A0", "R0", -3600) }).unwrap();
+    assert_eq!(session.valid_token().await.unwrap().secret(), "A2");
+    assert_eq!(fake.requests()[0].form_decoded("refresh_token").as_deref(), Some("R1"));
+    assert_eq!(store.load(CLIENT).unwrap().unwrap().refresh_token.unwrap().secret(), "R2");
+}
+
+#[tokio::test]
+async fn a_file_corrupted_while_logged_in_is_kept_aside_and_the_login_saved_again() {
+    let fake = FakeServer::start(vec![Reply::json(200, &token_json("A2", Some("R2")))]);
+    let dir = temp_dir("corrupt-live");
+    let store = TokenStore::new(Some(&dir), CLIENT).unwrap();
+    store.save(&record("A1", "R1", 1)).unwrap();
+    let session = Session::new(config(&fake, &dir), Handle::current());
+    fs::write(store.path(), b"{\"version\":1,\"access_tok").unwrap();
+    assert_eq!(session.valid_token().await.unwrap().secret(), "A2");
+    assert_eq!(fake.requests()[0].form_decoded("refresh_token").as_deref(), Some("R1"));
+    assert_eq!(store.load(CLIENT).unwrap().unwrap().refresh_token.unwrap().secret(), "R2");
+    let kept: Vec<_> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains(".corrupt-"))
+        .collect();
+    assert_eq!(kept.len(), 1, "kept aside, not deleted");
+    assert_eq!(fs::read(&kept[0]).unwrap(), b"{\"version\":1,\"access_tok");
+}
+
+#[tokio::test]
+async fn the_store_lock_is_exclusive_across_sessions() {
+    let dir = temp_dir("lock");
+    let store = TokenStore::new(Some(&dir), CLIENT).unwrap();
+    let held = store.try_lock().unwrap().expect("free at first");
+    // Another open file description (another process, or another session) must wait...
+    assert!(store.try_lock().unwrap().is_none());
+    let waited = Instant::now();
+    let err = store.lock(Duration::from_millis(100)).await.unwrap_err();
+    assert!(matches!(err, AuthError::StoreBusy { .. }), "{err:?}");
+    assert!(waited.elapsed() >= Duration::from_millis(100));
+    // ...until the holder lets go.
+    drop(held);
+    let _again = store.lock(Duration::from_millis(100)).await.unwrap();
+}
+
 async fn browse_owned(url: String) -> (u16, String) {
     browse(&url).await
 }
