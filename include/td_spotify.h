@@ -118,7 +118,7 @@ enum TdsResult td_spotify_param_menu_item(uint32_t param,
 // Never returns null unless out of memory. Free it with [`td_spotify_instance_free`].
 struct TdsInstance *td_spotify_instance_new(uint32_t family);
 
-// Destroys an instance; the last one using an engine stops and joins its thread.
+// Destroys an instance; the last one using an engine tells it to stop, without waiting on the network.
 // `td_spotify_instance_free(NULL)` does nothing.
 //
 // # Safety

@@ -30,7 +30,7 @@ pub struct SpotifyConfig {
     pub api_url: String,
     /// Fastest the engine may poll (the `Pollinterval` parameter); the poller derives its
     /// playing, paused and idle rates from it. Operators sharing an engine share its poller, so
-    /// the first one's interval is the one in force.
+    /// the interval last set by any of them is the one in force.
     pub poll_interval: Duration,
 }
 

@@ -370,3 +370,41 @@ fn operators_of_one_account_share_one_engine() {
         .count();
     assert_eq!(refused, 0, "requests refused: {:#?}", server.api.requests());
 }
+
+/// Issue 9: TouchDesigner's thread never waits on the network. A logged-in CHOP whose Web API
+/// never answers gets ten Next pulses, then is destroyed (also: Active off, a new Client ID, a
+/// login under way): each call returns in under 5 ms, no thread or fd is left, and the library
+/// is unmapped by dlclose.
+#[test]
+fn destroy_never_waits_on_a_hanging_network() {
+    let plugin = build_host::plugin_path();
+    let host = host();
+    let _serial = one_host_at_a_time();
+
+    let server = ApiServer::start(FakeApi::new(|_| {
+        support::fake_api::Reply::Hang(std::time::Duration::from_secs(120))
+    }));
+    server.api.accept_tokens(&[TOKEN]);
+    let tokens = TempDir::new("td-spotify-host-lifecycle");
+    save_login(&tokens.0);
+
+    let path =
+        build_host::profile_dir().join(format!("td-spotify-host-lifecycle-{}.tsv", std::process::id()));
+    let mut exp = String::new();
+    for s in Status::all() {
+        writeln!(exp, "status\t{s:?}\t{}\t{}", s as u8, s.text()).unwrap();
+    }
+    writeln!(exp, "spotify\t{CLIENT_ID}\t{}\tnone\tnone\t{USER}\t1\t1", tokens.0.display()).unwrap();
+    std::fs::write(&path, exp).expect("write the expectations file");
+    let url = format!("http://{}", server.addr);
+    let env =
+        [(API_URL_ENV, url.clone()), (ACCOUNTS_URL_ENV, url), ("TD_SPOTIFY_NO_BROWSER", "1".to_owned())];
+    // A free loopback port for the login server.
+    let port =
+        std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+    let port = port.to_string();
+    let output = run_host(host, &["lifecycle".as_ref(), plugin.as_ref(), path.as_ref(), port.as_ref()], &env);
+    let _ = std::fs::remove_file(&path);
+    report("its lifecycle check", &output);
+    assert!(server.player_requests() >= 1, "no player request was in flight: {:#?}", server.api.requests());
+}

@@ -35,7 +35,7 @@ const MAX_CONNECTIONS: usize = 16;
 const HEAD_DEADLINE: Duration = Duration::from_secs(10);
 /// How often the thread looks for data on open connections...
 const POLL_BUSY: Duration = Duration::from_millis(2);
-/// ...and for new connections when none is open (also how long `stop` may wait).
+/// ...and for new connections when none is open (`stop` unparks the thread, so it never waits this).
 const POLL_IDLE: Duration = Duration::from_millis(20);
 /// Writing a response never blocks longer than this.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -200,7 +200,7 @@ impl LoopbackServer {
         self.thread.as_ref().is_none_or(JoinHandle::is_finished)
     }
 
-    /// Stops the thread and waits for it (at most one idle poll plus one response write).
+    /// Stops the thread and waits for it (at most one response write).
     pub fn stop(mut self) {
         self.shutdown();
     }
@@ -212,6 +212,7 @@ impl LoopbackServer {
                 // Dropped by its own handler: the loop ends by itself once the handler returns.
                 return;
             }
+            thread.thread().unpark();
             let _ = thread.join();
             tracing::debug!(port = self.port, "login server stopped");
         }
@@ -292,7 +293,8 @@ fn serve(listener: TcpListener, stop: &AtomicBool, mut handler: Handler) {
             }
         }
         if !busy {
-            std::thread::sleep(if incoming.is_empty() { POLL_IDLE } else { POLL_BUSY });
+            // Parked, not asleep: `stop` unparks it, so stopping never waits out a poll.
+            std::thread::park_timeout(if incoming.is_empty() { POLL_IDLE } else { POLL_BUSY });
         }
     }
 }

@@ -1,13 +1,32 @@
 //! The engine: one thread with its own tokio runtime that turns a [`Source`] into snapshots.
 //!
 //! Data flows one way: the source observes playback, the engine builds an immutable
-//! [`Snapshot`] and publishes it with an atomic swap; readers pin the current one without
-//! locking. Commands (pulses) flow back over one bounded crossbeam channel and wake the loop.
+//! [`Snapshot`] and publishes it ([`latest`]); readers pin the current one without waiting.
+//! Commands (pulses, new settings) flow back over one bounded crossbeam channel and wake the loop.
+//!
+//! # Lifecycle: TouchDesigner's thread never waits on the network
+//! Dropping the last [`Engine`] handle (an operator destroyed, Active off, a new Client ID) only
+//! *tells* the engine to stop and waits at most [`STOP_WAIT`] for it:
+//! - the whole loop future races a stop signal, so an in-flight request, a queued pulse's
+//!   command or a login exchange is dropped (its socket closed) at the next poll of the runtime;
+//!   pulses still queued are dropped with the channel;
+//! - the runtime is then shut down with `shutdown_background`, which never waits for tokio's
+//!   blocking pool: a DNS lookup hanging in `getaddrinfo` finishes on its own thread later;
+//! - the thread is joined if it finished within the bound (the usual case: well under a
+//!   millisecond), detached otherwise. [`os_thread`] explains why a detached thread cannot crash
+//!   a later `dlclose` (it only delays the unmapping).
 //!
 //! The runtime is built and dropped inside the engine thread: dropping a runtime from async code
-//! panics, and joining the thread in [`Drop`] guarantees that no thread outlives the last
-//! operator (so TouchDesigner can unload the plugin).
+//! panics. The engine thread is started without `std::thread::spawn` and readers use no
+//! thread-local state, so nothing is left registered on TouchDesigner's thread and "Unload
+//! Plugin" unmaps the library.
+//!
+//! An engine whose thread died (a panic, a runtime that could not start) says so
+//! ([`Engine::is_dead`]); the registry never hands it to a new operator.
 
+mod doorbell;
+mod latest;
+pub mod os_thread;
 pub mod playback;
 pub mod poller;
 mod registry;
@@ -18,16 +37,17 @@ pub mod spotify;
 pub mod tempo;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::thread::JoinHandle;
-use std::time::Instant;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
-use arc_swap::ArcSwap;
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use tokio::sync::Notify;
 
 use crate::config::SourceConfig;
 use crate::schema::Status;
+use doorbell::{Bell, Door};
+use latest::Latest;
+use os_thread::OsThread;
 use playback::{Item, Playback};
 use snapshot::{EngineState, Snapshot, Stats};
 use source::{Pulse, Source, Update};
@@ -45,6 +65,18 @@ pub fn engine_threads() -> usize {
 /// Commands the engine accepts; more than this many pending means the engine is stuck.
 const COMMAND_CAPACITY: usize = 64;
 
+/// How long dropping the last handle waits for the engine thread before detaching it. The
+/// thread normally ends in well under a millisecond; TouchDesigner's Destroy must return in 5 ms.
+pub const STOP_WAIT: Duration = Duration::from_millis(3);
+
+/// What operators send to the engine.
+#[derive(Debug)]
+enum Command {
+    Pulse(Pulse),
+    /// New settings for the source (same account: see [`SourceConfig::shares_engine_with`]).
+    Configure(Box<SourceConfig>),
+}
+
 /// Why the engine could not do something.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -58,22 +90,27 @@ pub enum EngineError {
 
 /// State shared between the engine thread and its readers.
 struct Shared {
-    snapshot: ArcSwap<Snapshot>,
-    wake: Notify,
+    snapshot: Latest,
     shutdown: AtomicBool,
+    /// Set when the thread ended without being told to (a panic, no runtime).
+    dead: AtomicBool,
 }
 
-/// A running engine. Dropping the last handle stops and joins its thread.
+/// A running engine. Dropping the last handle stops it without waiting on the network.
 pub struct Engine {
     shared: Arc<Shared>,
-    commands: Sender<Pulse>,
-    thread: Option<JoinHandle<()>>,
-    config: SourceConfig,
+    commands: Sender<Command>,
+    /// Wakes the engine after a command or the stop.
+    bell: Bell,
+    thread: Option<OsThread>,
+    /// The settings last sent to the source. Only operators (TouchDesigner's main thread) lock
+    /// it, and only when a parameter changed.
+    config: Mutex<SourceConfig>,
 }
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("Engine").field("config", &self.config()).finish_non_exhaustive()
     }
 }
 
@@ -95,44 +132,81 @@ impl Engine {
             SourceConfig::Spotify(_) => "spotify",
         };
         let shared = Arc::new(Shared {
-            snapshot: ArcSwap::from_pointee(Snapshot::empty(source_name, Status::Connecting)),
-            wake: Notify::new(),
+            snapshot: Latest::new(Arc::new(Snapshot::empty(source_name, Status::Connecting))),
             shutdown: AtomicBool::new(false),
+            dead: AtomicBool::new(false),
         });
         let (tx, rx) = crossbeam_channel::bounded(COMMAND_CAPACITY);
+        let (bell, door) = doorbell::doorbell().map_err(EngineError::Spawn)?;
         let thread_shared = Arc::clone(&shared);
         ENGINE_THREADS.fetch_add(1, Ordering::Relaxed);
-        let thread = std::thread::Builder::new()
-            .name("td-spotify-engine".into())
-            .spawn(move || {
-                run(thread_shared, rx, make);
-                ENGINE_THREADS.fetch_sub(1, Ordering::Relaxed);
-            })
-            .map_err(|e| {
-                ENGINE_THREADS.fetch_sub(1, Ordering::Relaxed);
-                EngineError::Spawn(e)
-            })?;
-        Ok(Engine { shared, commands: tx, thread: Some(thread), config })
+        let thread = os_thread::spawn("td-spotify-engine", move || {
+            run(&thread_shared, rx, door, make);
+            if !thread_shared.shutdown.load(Ordering::Acquire) {
+                thread_shared.dead.store(true, Ordering::Release);
+            }
+            ENGINE_THREADS.fetch_sub(1, Ordering::Relaxed);
+        })
+        .map_err(|e| {
+            ENGINE_THREADS.fetch_sub(1, Ordering::Relaxed);
+            EngineError::Spawn(e)
+        })?;
+        Ok(Engine { shared, commands: tx, bell, thread: Some(thread), config: Mutex::new(config) })
     }
 
     /// The configuration this engine runs.
-    pub fn config(&self) -> &SourceConfig {
-        &self.config
+    pub fn config(&self) -> SourceConfig {
+        self.config.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
-    /// The current snapshot. Lock-free and allocation-free: one reference-count increment.
+    /// Whether the engine runs `config` exactly (no reconfiguration needed).
+    pub fn runs(&self, config: &SourceConfig) -> bool {
+        *self.config.lock().unwrap_or_else(PoisonError::into_inner) == *config
+    }
+
+    /// Hands new settings of the same account to the running source (Port, Pollinterval…): they
+    /// take effect at the engine's next turn, without a new engine. Never blocks.
+    pub fn configure(&self, config: &SourceConfig) -> Result<(), EngineError> {
+        let mut current = self.config.lock().unwrap_or_else(PoisonError::into_inner);
+        if *current == *config {
+            return Ok(());
+        }
+        self.send(Command::Configure(Box::new(config.clone())), "the new settings")?;
+        *current = config.clone();
+        Ok(())
+    }
+
+    /// Whether the engine thread died (panicked, or its runtime could not start): such an engine
+    /// publishes nothing more and must not be shared with a new operator.
+    pub fn is_dead(&self) -> bool {
+        self.shared.dead.load(Ordering::Acquire)
+    }
+
+    /// The current snapshot. May wait a few nanoseconds for the engine's swap; cooks use
+    /// [`Engine::try_snapshot`].
     pub fn snapshot(&self) -> Arc<Snapshot> {
-        self.shared.snapshot.load_full()
+        self.shared.snapshot.load()
+    }
+
+    /// The current snapshot, unless the engine is swapping it right now (then the caller keeps
+    /// the one it has, one frame older). Never waits, never allocates: one reference-count
+    /// increment.
+    pub fn try_snapshot(&self) -> Option<Arc<Snapshot>> {
+        self.shared.snapshot.try_load()
     }
 
     /// Sends a pulse without blocking; a full queue drops it and says so.
     pub fn pulse(&self, pulse: Pulse) -> Result<(), EngineError> {
-        match self.commands.try_send(pulse) {
+        self.send(Command::Pulse(pulse), "the pulse")
+    }
+
+    fn send(&self, command: Command, what: &'static str) -> Result<(), EngineError> {
+        match self.commands.try_send(command) {
             Ok(()) => {
-                self.shared.wake.notify_one();
+                self.bell.ring();
                 Ok(())
             }
-            Err(TrySendError::Full(_)) => Err(EngineError::Busy { what: "the pulse" }),
+            Err(TrySendError::Full(_)) => Err(EngineError::Busy { what }),
             Err(TrySendError::Disconnected(_)) => Err(EngineError::Stopped),
         }
     }
@@ -141,10 +215,11 @@ impl Engine {
 impl Drop for Engine {
     fn drop(&mut self) {
         self.shared.shutdown.store(true, Ordering::Release);
-        self.shared.wake.notify_one();
+        // The loop checks the flag after every ring, so the stop is never lost.
+        self.bell.ring();
         if let Some(thread) = self.thread.take() {
-            // The thread catches its own panics, so join only fails if it aborted anyway.
-            let _ = thread.join();
+            // Joined if it ended in time (nearly always), detached otherwise: see the module doc.
+            thread.finish_within(STOP_WAIT);
         }
     }
 }
@@ -157,24 +232,55 @@ fn make_source(config: &SourceConfig, now: Instant) -> Box<dyn Source> {
     }
 }
 
-/// The engine thread's body: builds the runtime, runs the loop, drops the runtime.
-fn run(shared: Arc<Shared>, commands: Receiver<Pulse>, make: impl FnOnce(Instant) -> Box<dyn Source>) {
+/// The engine thread's body: builds the runtime, runs the loop until told to stop, then shuts
+/// the runtime down without waiting for its blocking pool.
+fn run(
+    shared: &Shared,
+    commands: Receiver<Command>,
+    door: Door,
+    make: impl FnOnce(Instant) -> Box<dyn Source>,
+) {
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
             Ok(rt) => rt,
             Err(e) => {
-                publish_fatal(&shared, &format!("could not start the engine's runtime: {e}"));
+                publish_fatal(shared, &format!("could not start the engine's runtime: {e}"));
                 return;
             }
         };
-        // Built inside the runtime: sources may create runtime-bound resources (HTTP clients).
         runtime.block_on(async {
-            let source = make(Instant::now());
-            engine_loop(&shared, &commands, source).await;
+            let door = match door.open() {
+                Ok(door) => door,
+                Err(e) => return publish_fatal(shared, &format!("could not start the engine: {e}")),
+            };
+            let wake = Notify::new();
+            // The doorbell relay decides: a ring with the stop flag set ends the engine at once,
+            // dropping the loop and whatever it awaits; any other ring wakes the loop.
+            let relay = async {
+                loop {
+                    if shared.shutdown.load(Ordering::Acquire) {
+                        return;
+                    }
+                    door.rung().await;
+                    wake.notify_one();
+                }
+            };
+            tokio::select! {
+                biased;
+                () = relay => {}
+                () = async {
+                    // Built inside the runtime: sources may create runtime-bound resources.
+                    let source = make(Instant::now());
+                    engine_loop(shared, &wake, &commands, source).await;
+                } => {}
+            }
         });
+        // Dropping the loop above cancelled every request; what remains in the blocking pool
+        // (a DNS lookup) ends on its own thread.
+        runtime.shutdown_background();
     }));
     if outcome.is_err() {
-        publish_fatal(&shared, "the engine stopped after an internal error; recreate the operator");
+        publish_fatal(shared, "the engine stopped after an internal error; recreate the operator");
     }
 }
 
@@ -185,31 +291,45 @@ fn publish_fatal(shared: &Shared, message: &str) {
         ..EngineState::default()
     };
     let source = shared.snapshot.load().source;
-    shared.snapshot.store(Arc::new(Snapshot::build(source, Playback::idle(Instant::now()), &state, 0, 0)));
+    let old =
+        shared.snapshot.swap(Arc::new(Snapshot::build(source, Playback::idle(Instant::now()), &state, 0, 0)));
+    // A reader may still hold the old one; whoever drops it last frees it (a dead engine's last
+    // snapshot, once: not worth a graveyard).
+    drop(old);
 }
 
-async fn engine_loop(shared: &Shared, commands: &Receiver<Pulse>, mut source: Box<dyn Source>) {
+async fn engine_loop(
+    shared: &Shared,
+    wake: &Notify,
+    commands: &Receiver<Command>,
+    mut source: Box<dyn Source>,
+) {
     let mut publisher = Publisher::new(source.name());
     let mut pulse_note: Option<String> = None;
     loop {
         if shared.shutdown.load(Ordering::Acquire) {
             return;
         }
-        while let Ok(pulse) = commands.try_recv() {
-            if pulse == Pulse::ResetCounters {
-                publisher.reset_counters();
+        while let Ok(command) = commands.try_recv() {
+            match command {
+                Command::Pulse(pulse) => {
+                    if pulse == Pulse::ResetCounters {
+                        publisher.reset_counters();
+                    }
+                    pulse_note = source.pulse(pulse).await;
+                }
+                Command::Configure(config) => source.configure(&config),
             }
-            pulse_note = source.pulse(pulse).await;
         }
         let update = tokio::select! {
             update = source.poll(Instant::now()) => update,
-            () = shared.wake.notified() => continue,
+            () = wake.notified() => continue,
         };
         let next_poll = update.next_poll;
         publisher.publish(shared, update, pulse_note.take());
         tokio::select! {
             () = tokio::time::sleep_until(next_poll.into()) => {}
-            () = shared.wake.notified() => {}
+            () = wake.notified() => {}
         }
     }
 }
@@ -302,5 +422,58 @@ mod tests {
         assert!(snap.connected);
         engine.pulse(Pulse::ResetCounters).unwrap();
         drop(engine);
+    }
+
+    /// A source whose every request hangs, and whose poll waits in tokio's blocking pool (a DNS
+    /// lookup that never answers).
+    struct Hanging;
+
+    impl Source for Hanging {
+        fn name(&self) -> &'static str {
+            "hanging"
+        }
+
+        fn poll(&mut self, _now: Instant) -> source::BoxFuture<'_, Update> {
+            Box::pin(async {
+                let _ = tokio::task::spawn_blocking(|| std::thread::sleep(Duration::from_millis(1500))).await;
+                std::future::pending().await
+            })
+        }
+
+        fn pulse(&mut self, _pulse: Pulse) -> source::BoxFuture<'_, Option<String>> {
+            Box::pin(std::future::pending())
+        }
+    }
+
+    #[test]
+    fn dropping_never_waits_for_hanging_requests_pulses_or_dns() {
+        let threads = engine_threads();
+        let engine = Engine::start_with(SourceConfig::Simulator(SimConfig { seed: 7, speed: 1.0 }), |_| {
+            Box::new(Hanging)
+        })
+        .unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        for _ in 0..10 {
+            engine.pulse(Pulse::Next).unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        let t0 = Instant::now();
+        drop(engine);
+        let took = t0.elapsed();
+        assert!(took < Duration::from_millis(5), "dropping the engine took {took:?}");
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while engine_threads() > threads && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    #[test]
+    fn settings_reach_the_running_source() {
+        let engine = Engine::start(SourceConfig::Simulator(SimConfig { seed: 8, speed: 1.0 })).unwrap();
+        let other = SourceConfig::Simulator(SimConfig { seed: 8, speed: 2.0 });
+        assert!(!engine.runs(&other));
+        engine.configure(&other).unwrap();
+        assert!(engine.runs(&other));
+        assert_eq!(engine.config(), other);
     }
 }

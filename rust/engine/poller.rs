@@ -128,6 +128,26 @@ impl Poller {
         &self.timing
     }
 
+    /// Applies a new `Pollinterval`: the pacing derived from it changes from the next request
+    /// on (a request already scheduled keeps its time unless the new bound allows it sooner).
+    pub fn set_interval(&mut self, interval: Duration) {
+        let fresh = PollTiming::for_interval(interval);
+        self.timing.min_interval = fresh.min_interval;
+        self.timing.playing = fresh.playing;
+        self.timing.paused = fresh.paused;
+        self.timing.idle = fresh.idle;
+        self.timing.backoff_base = fresh.backoff_base;
+        if let (Some(due), Some(sent)) = (self.due, self.last_sent) {
+            let sooner = sent + self.timing.playing.max(self.timing.min_interval);
+            if sooner < due
+                && self.rate_limited_until.is_none_or(|until| until <= sooner)
+                && self.failures == 0
+            {
+                self.due = Some(sooner);
+            }
+        }
+    }
+
     /// The Web API client, for the source's other calls (player commands, queue…).
     pub fn client(&self) -> &ApiClient {
         &self.client

@@ -1,7 +1,9 @@
 //! Engines shared between operators: one per account, alive while any operator uses it.
 //!
 //! The registry holds only `Weak` references, so the last operator's drop stops the engine, and a
-//! later operator (even after the plugin is unloaded and reloaded) simply starts a new one.
+//! later operator (even after the plugin is unloaded and reloaded) simply starts a new one. An
+//! engine whose thread died is dropped from the registry at once: the operators that hold it
+//! show its error, and the next one to ask gets a fresh engine.
 
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
@@ -12,13 +14,19 @@ static ENGINES: Mutex<Vec<Weak<Engine>>> = Mutex::new(Vec::new());
 
 /// The running engine for `config`, started if no operator shares one yet.
 ///
+/// A shared engine takes `config`'s settings (the last operator to change Port or Pollinterval
+/// sets them for the account's one poll loop).
+///
 /// Called from TouchDesigner's main thread when an operator is created or its settings change,
-/// never on every cook.
+/// never on every cook. Engines are only started and stopped under the lock, never waited for.
 pub fn acquire(config: &SourceConfig) -> Result<Arc<Engine>, EngineError> {
     let mut engines = ENGINES.lock().unwrap_or_else(PoisonError::into_inner);
-    engines.retain(|w| w.strong_count() > 0);
+    engines.retain(|w| w.upgrade().is_some_and(|e| !e.is_dead()));
     let shared = engines.iter().filter_map(Weak::upgrade).find(|e| e.config().shares_engine_with(config));
     if let Some(engine) = shared {
+        drop(engines);
+        // A full queue only delays the new settings to the operator's next change.
+        let _ = engine.configure(config);
         return Ok(engine);
     }
     let engine = Arc::new(Engine::start(config.clone())?);
@@ -30,6 +38,8 @@ pub fn acquire(config: &SourceConfig) -> Result<Arc<Engine>, EngineError> {
 mod tests {
     use super::*;
     use crate::engine::simulator::SimConfig;
+    use crate::engine::source::{BoxFuture, Source, Update};
+    use std::time::{Duration, Instant};
 
     #[test]
     fn same_config_shares_one_engine() {
@@ -39,5 +49,34 @@ mod tests {
         assert!(Arc::ptr_eq(&a, &b));
         let other = acquire(&SourceConfig::Simulator(SimConfig { seed: 4243, speed: 1.0 })).unwrap();
         assert!(!Arc::ptr_eq(&a, &other));
+    }
+
+    struct Panics;
+
+    impl Source for Panics {
+        fn name(&self) -> &'static str {
+            "panics"
+        }
+
+        fn poll(&mut self, _now: Instant) -> BoxFuture<'_, Update> {
+            Box::pin(async { panic!("a source that dies") })
+        }
+    }
+
+    #[test]
+    fn a_dead_engine_is_never_handed_out() {
+        let config = SourceConfig::Simulator(SimConfig { seed: 4244, speed: 1.0 });
+        let dying = Arc::new(Engine::start_with(config.clone(), |_| Box::new(Panics)).unwrap());
+        ENGINES.lock().unwrap().push(Arc::downgrade(&dying));
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !dying.is_dead() {
+            assert!(Instant::now() < deadline, "the engine did not die");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        assert!(dying.snapshot().error.is_some(), "a dead engine says why");
+        let fresh = acquire(&config).unwrap();
+        assert!(!Arc::ptr_eq(&fresh, &dying));
+        assert!(!fresh.is_dead());
+        assert!(ENGINES.lock().unwrap().iter().all(|w| !w.ptr_eq(&Arc::downgrade(&dying))));
     }
 }

@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use super::playback::Playback;
 use super::snapshot::EngineState;
+use crate::config::SourceConfig;
 
 /// A boxed future, so sources stay object safe.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -44,5 +45,12 @@ pub trait Source: Send {
     fn pulse(&mut self, pulse: Pulse) -> BoxFuture<'_, Option<String>> {
         let name = self.name();
         Box::pin(async move { Some(format!("{pulse:?} does nothing with the {name} source")) })
+    }
+
+    /// Takes new settings of the same account or simulation (an operator changed Port or
+    /// Pollinterval); the default ignores them. Must not wait on the network: restart what the
+    /// settings affect and return.
+    fn configure(&mut self, config: &SourceConfig) {
+        let _ = config;
     }
 }

@@ -23,7 +23,7 @@ use super::snapshot::{AuthRows, EngineState};
 use super::source::{BoxFuture, Pulse, Source, Update};
 use crate::api::client::{self, ApiClient, ClientOptions};
 use crate::auth::{AuthState, AuthView, Session, SessionConfig};
-use crate::config::SpotifyConfig;
+use crate::config::{SourceConfig, SpotifyConfig};
 use crate::schema::{Param, Status, PARAMS};
 use features::TrackFeatures;
 use lists::{ListFetcher, LIST_EVERY};
@@ -42,6 +42,8 @@ const MIN_EXTRAS_WINDOW: Duration = Duration::from_millis(500);
 
 /// Follows one Spotify account.
 pub struct SpotifySource {
+    /// The settings in force (Port and Pollinterval may change while it runs).
+    config: SpotifyConfig,
     session: Session,
     /// Playback polling; `Err` holds why the API URL is unusable (shown as an error).
     poller: Result<Poller, String>,
@@ -81,6 +83,7 @@ impl SpotifySource {
             .map(|client| Poller::with_client(client, timing))
             .map_err(|e| e.user_message());
         SpotifySource {
+            config: config.clone(),
             session,
             poller,
             logged_in: false,
@@ -222,6 +225,26 @@ impl Source for SpotifySource {
             merge_auth(&mut update.state, state);
             update
         })
+    }
+
+    fn configure(&mut self, config: &SourceConfig) {
+        let SourceConfig::Spotify(new) = config else { return };
+        if new.port != self.config.port {
+            // The login server listens on the port: a new session binds the new one. The login
+            // is on disk, so a logged-in account stays logged in; a login under way restarts.
+            let was_waiting = matches!(self.session.view().state, AuthState::WaitingForBrowser { .. });
+            self.session = Session::new(SessionConfig::from_spotify(new), tokio::runtime::Handle::current());
+            if was_waiting {
+                let _ = self.session.start_login();
+            }
+        }
+        if new.poll_interval != self.config.poll_interval {
+            if let Ok(poller) = &mut self.poller {
+                let floor = PARAMS[Param::Pollinterval as usize].min;
+                poller.set_interval(new.poll_interval.max(Duration::from_secs_f64(floor)));
+            }
+        }
+        self.config = new.clone();
     }
 
     fn pulse(&mut self, pulse: Pulse) -> BoxFuture<'_, Option<String>> {

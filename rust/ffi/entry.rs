@@ -54,7 +54,8 @@ pub unsafe extern "C" fn CreateCHOPInstance(node_info: *const c_void) -> *mut c_
     })
 }
 
-/// Deletes a CHOP made by [`CreateCHOPInstance`]; the last operator joins the engine thread.
+/// Deletes a CHOP made by [`CreateCHOPInstance`]; the last operator stops the engine (never
+/// waiting on the network).
 ///
 /// # Safety
 /// `op` must be null or a pointer [`CreateCHOPInstance`] returned, not yet destroyed.
@@ -90,7 +91,8 @@ pub unsafe extern "C" fn CreateDATInstance(node_info: *const c_void) -> *mut c_v
     })
 }
 
-/// Deletes a DAT made by [`CreateDATInstance`]; the last operator joins the engine thread.
+/// Deletes a DAT made by [`CreateDATInstance`]; the last operator stops the engine (never
+/// waiting on the network).
 ///
 /// # Safety
 /// `op` must be null or a pointer [`CreateDATInstance`] returned, not yet destroyed.

@@ -107,20 +107,24 @@ impl Instance {
             // Off releases everything, the beat tracker's thread included (joined here).
             self.audio = None;
         }
-        if settings == self.settings && (self.engine.is_some() || !settings.active) {
+        let engine_dead = self.engine.as_ref().is_some_and(|e| e.is_dead());
+        if settings == self.settings && (self.engine.is_some() || !settings.active) && !engine_dead {
             return;
         }
         self.settings = settings;
         let wanted = self.settings.source_config();
-        let same = match (&self.engine, &wanted) {
-            (Some(e), Some(w)) => e.config() == w,
-            (None, None) => true,
-            _ => false,
-        };
-        if same {
-            return;
+        if let (Some(engine), Some(config)) = (&self.engine, &wanted) {
+            if !engine_dead && engine.config().shares_engine_with(config) {
+                // Same account or simulation: Port, Pollinterval… go to the running engine, which
+                // restarts what they affect; operators sharing it keep sharing it.
+                if let Err(e) = engine.configure(config) {
+                    self.local_warning = Some((now + PULSE_NOTE_FOR, e.to_string()));
+                }
+                return;
+            }
         }
         self.local_error = None;
+        // Dropping the old engine never waits on the network (see `engine`).
         self.engine = match wanted {
             None => None,
             Some(config) => match engine::acquire(&config) {
@@ -143,7 +147,10 @@ impl Instance {
         match &self.engine {
             Some(engine) => {
                 // Replacing the pin never frees: the engine's graveyard still holds old snapshots.
-                self.pinned = engine.snapshot();
+                // While the engine swaps (nanoseconds, rarely hit) the last pin serves again.
+                if let Some(latest) = engine.try_snapshot() {
+                    self.pinned = latest;
+                }
             }
             None if self.pinned.status != Status::Inactive => self.pinned = inactive_snapshot(),
             None => {}
@@ -566,5 +573,41 @@ mod tests {
         i.push_audio(&[&samples], 48_000.0);
         assert!(i.audio.is_some());
         assert_eq!(i.warning(), None);
+    }
+
+    #[test]
+    fn port_pollinterval_and_tokencache_take_effect_on_the_next_cook() {
+        use crate::config::SourceConfig;
+        let dir = std::env::temp_dir().join(format!("td-spotify-live-params-{}", std::process::id()));
+        let spotify = |i: &Instance| match i.engine.as_ref().map(|e| e.config()) {
+            Some(SourceConfig::Spotify(c)) => c,
+            other => panic!("not a Spotify engine: {other:?}"),
+        };
+        let mut a = Instance::new(family::CHOP);
+        let mut b = Instance::new(family::DAT);
+        for i in [&mut a, &mut b] {
+            i.set_string(Param::Source as usize, "Spotify");
+            i.set_string(Param::Clientid as usize, "liveparams");
+            i.set_string(Param::Tokencache as usize, dir.to_str().unwrap());
+            i.cook(Instant::now());
+        }
+        let shared = Arc::clone(a.engine.as_ref().unwrap());
+        assert!(Arc::ptr_eq(&shared, b.engine.as_ref().unwrap()));
+
+        a.set_number(Param::Pollinterval as usize, 2.0);
+        a.set_number(Param::Port as usize, 45_678.0);
+        a.cook(Instant::now());
+        assert!(Arc::ptr_eq(&shared, a.engine.as_ref().unwrap()), "Pollinterval and Port keep the engine");
+        assert_eq!(spotify(&a).poll_interval, Duration::from_secs(2));
+        assert_eq!(spotify(&a).port, 45_678);
+        assert!(Arc::ptr_eq(&shared, b.engine.as_ref().unwrap()), "both operators still share one poll loop");
+
+        let other = dir.join("other");
+        a.set_string(Param::Tokencache as usize, other.to_str().unwrap());
+        a.cook(Instant::now());
+        assert!(!Arc::ptr_eq(&shared, a.engine.as_ref().unwrap()), "another token cache is another account");
+        assert_eq!(spotify(&a).cache_dir.as_deref(), Some(other.as_path()));
+        drop((a, b, shared));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -17,7 +17,8 @@
 //!    allocate, except the cook after a parameter changed and the first audio (which starts the
 //!    beat tracker).
 //! 5. `pulsePressed` between cooks → [`td_spotify_pulse`].
-//! 6. `Destroy*Instance` → [`td_spotify_instance_free`]; the last one stops and joins the engine.
+//! 6. `Destroy*Instance` → [`td_spotify_instance_free`]; the last one tells the engine to stop
+//!    and returns without waiting on the network (see [`crate::engine`]'s lifecycle).
 //!
 //! # Errors
 //!
@@ -283,7 +284,7 @@ pub extern "C" fn td_spotify_instance_new(family: u32) -> *mut TdsInstance {
     })
 }
 
-/// Destroys an instance; the last one using an engine stops and joins its thread.
+/// Destroys an instance; the last one using an engine tells it to stop, without waiting on the network.
 /// `td_spotify_instance_free(NULL)` does nothing.
 ///
 /// # Safety

@@ -3,6 +3,7 @@
 //   td-spotify-host check <plugin.so> <expectations.tsv>   the integration test (tests/plugin.rs)
 //   td-spotify-host spotify <plugin.so> <exp.tsv> <chops>  operators sharing a Spotify engine (same)
 //   td-spotify-host bench <plugin.so> [executes]            the benchmark (tests/bench/cook.rs)
+//   td-spotify-host lifecycle <plugin.so> <exp.tsv> <port>  destroy/Active/Client ID while the API hangs
 //
 // It knows nothing of the plugin's names: channel, row, parameter and info names come from the
 // library's own tables (dlsym), and the simulator's schedule comes from the expectations file the
@@ -1425,6 +1426,7 @@ int run_check(const char* lib, const char* exp_path) {
     }
     note("threads %d -> %d, open fds %d -> %d; the library was unmapped by %d of 20 dlclose calls", threads0,
          thread_count(), fds0, fd_count(), unloaded);
+    CHECK(unloaded == 20, "the library stayed mapped after %d of 20 dlclose calls", 20 - unloaded);
     CHECK(thread_count() == threads0, "threads grew from %d to %d over load/unload", threads0, thread_count());
     CHECK(fd_count() == fds0, "open fds grew from %d to %d over load/unload", fds0, fd_count());
 
@@ -1718,6 +1720,153 @@ int run_bench(const char* lib, int iterations) {
     return no_allocs ? 0 : 1;
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// Lifecycle while the network hangs (tests/plugin.rs serves a Web API that never answers)
+
+// A logged-in Spotify CHOP whose Web API hangs: cooked for a while, ten Next pulses queued.
+struct HangingOp {
+    OP_NodeInfo node{};
+    HostParameters page;
+    HostInputs inputs;
+    ChopRunner chop;
+};
+
+std::unique_ptr<HangingOp> hanging_op(Plugin& p, const SpotifyRun& sp, const char* lib, int port) {
+    std::unique_ptr<HangingOp> op(new HangingOp());
+    op->node.opPath = "/project1/spotify_hang";
+    op->node.opId = 77;
+    op->node.pluginPath = lib;
+    op->chop.op = p.create_chop(&op->node);
+    op->chop.inputs = &op->inputs;
+    if (!op->chop.op) {
+        fail("create returned null");
+        return nullptr;
+    }
+    op->chop.op->setupParameters(&op->page, nullptr);
+    op->inputs.define(op->page);
+    CHECK(op->inputs.set_string("Source", "Spotify") && op->inputs.set_string("Clientid", sp.client_id.c_str()) &&
+              op->inputs.set_string("Tokencache", sp.token_dir.c_str()) &&
+              op->inputs.set_number("Pollinterval", 0.5) && op->inputs.set_number("Port", port),
+          "cannot set the Spotify parameters");
+    return op;
+}
+
+// Cooks for a second, so the engine has loaded the saved login and its first player request is
+// in flight (and hangs: tests/plugin.rs checks the server saw it), then presses Next ten times.
+void hang_and_press(HangingOp& op, const Tables& t) {
+    const int c_connected = t.channel("connected");
+    for (int k = 0; k < 60; ++k) {
+        op.chop.cook();
+        sleep_ms(16);
+    }
+    CHECK(op.chop.value(c_connected) == 0, "connected %g although the Web API never answered",
+          op.chop.value(c_connected));
+    for (int i = 0; i < 10; ++i) {
+        op.chop.op->pulsePressed("Next", nullptr);
+    }
+    op.chop.cook();
+    sleep_ms(50);
+    op.chop.cook();
+}
+
+double ms_since(int64_t t0) { return (now_ns() - t0) / 1e6; }
+
+// Waits (bounded) for detached engine threads to finish, as time passes in TD between frames.
+void settle(int threads0) {
+    for (int i = 0; i < 200 && thread_count() != threads0; ++i) {
+        sleep_ms(10);
+    }
+}
+
+int run_lifecycle(const char* lib, const char* exp_path, int port) {
+    Expectations exp;
+    if (!exp.load(exp_path) || !exp.spotify.set) {
+        fail("cannot read the Spotify expectations %s", exp_path);
+        return 1;
+    }
+    const SpotifyRun& sp = exp.spotify;
+    const int threads0 = thread_count(), fds0 = fd_count();
+    const double bound_ms = 5.0;
+    Plugin p;
+    std::string err;
+    if (!p.open(lib, err)) {
+        fail("%s", err.c_str());
+        return 1;
+    }
+    Tables t;
+    t.read(p);
+
+    note("--- destroy a logged-in CHOP while the Web API hangs, ten Next pulses queued");
+    for (int round = 0; round < 3; ++round) {
+        std::unique_ptr<HangingOp> op = hanging_op(p, sp, lib, port);
+        if (!op) {
+            return 1;
+        }
+        hang_and_press(*op, t);
+        const int64_t t0 = now_ns();
+        p.destroy_chop(op->chop.op);
+        const double took = ms_since(t0);
+        note("DestroyCHOPInstance returned in %.3f ms", took);
+        CHECK(took < bound_ms, "DestroyCHOPInstance took %.3f ms while the network hangs", took);
+        settle(threads0);
+    }
+
+    note("--- Active off, then a new Client ID, while the Web API hangs");
+    {
+        std::unique_ptr<HangingOp> op = hanging_op(p, sp, lib, port);
+        if (!op) {
+            return 1;
+        }
+        hang_and_press(*op, t);
+        op->inputs.set_number("Active", 0);
+        int64_t t0 = now_ns();
+        op->chop.cook();
+        double took = ms_since(t0);
+        note("the cook that turned Active off took %.3f ms", took);
+        CHECK(took < bound_ms, "turning Active off took %.3f ms while the network hangs", took);
+
+        op->inputs.set_number("Active", 1);
+        hang_and_press(*op, t);
+        op->inputs.set_string("Clientid", "anotherclient");
+        t0 = now_ns();
+        op->chop.cook();
+        took = ms_since(t0);
+        note("the cook that changed Client ID took %.3f ms", took);
+        CHECK(took < bound_ms, "changing Client ID took %.3f ms while the network hangs", took);
+
+        note("--- destroy while a login is under way");
+        op->chop.op->pulsePressed("Login", nullptr);
+        for (int k = 0; k < 10; ++k) {
+            op->chop.cook();
+            sleep_ms(16);
+        }
+        t0 = now_ns();
+        p.destroy_chop(op->chop.op);
+        took = ms_since(t0);
+        note("DestroyCHOPInstance during a login returned in %.3f ms", took);
+        CHECK(took < bound_ms, "DestroyCHOPInstance during a login took %.3f ms", took);
+    }
+
+    settle(threads0);
+    note("threads %d -> %d, open fds %d -> %d", threads0, thread_count(), fds0, fd_count());
+    CHECK(thread_count() == threads0, "%d threads after every operator was destroyed, %d before", thread_count(),
+          threads0);
+    CHECK(fd_count() == fds0, "%d open fds after every operator was destroyed, %d before", fd_count(), fds0);
+    p.close();
+    void* still = dlopen(lib, RTLD_NOW | RTLD_NOLOAD);
+    if (still) {
+        dlclose(still);
+    }
+    CHECK(!still, "the library stayed mapped after dlclose");
+    if (!g_failures.empty()) {
+        fprintf(stderr, "%zu check(s) failed\n", g_failures.size());
+        return 1;
+    }
+    note("all checks passed");
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -1732,10 +1881,14 @@ int main(int argc, char** argv) {
         const int iterations = argc == 4 ? atoi(argv[3]) : 10000;
         return run_bench(argv[2], iterations > 0 ? iterations : 10000);
     }
+    if (argc == 5 && strcmp(argv[1], "lifecycle") == 0) {
+        return run_lifecycle(argv[2], argv[3], atoi(argv[4]));
+    }
     fprintf(stderr,
             "usage: %s check <plugin> <expectations.tsv>\n"
             "       %s spotify <plugin> <expectations.tsv> <chops>\n"
-            "       %s bench <plugin> [executes]\n",
-            argv[0], argv[0], argv[0]);
+            "       %s bench <plugin> [executes]\n"
+            "       %s lifecycle <plugin> <expectations.tsv> <port>\n",
+            argv[0], argv[0], argv[0], argv[0]);
     return 2;
 }

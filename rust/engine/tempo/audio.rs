@@ -18,12 +18,12 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::phase::GridPoint;
 use super::published::SeqCell;
 use super::tracker::{Tracker, TrackerReading};
+use crate::engine::os_thread::{self, OsThread};
 
 /// Seconds of audio the ring holds before the worker must have drained it.
 const RING_SECONDS: f64 = 2.0;
@@ -103,7 +103,7 @@ pub struct AudioInput {
     samples: rtrb::Producer<f32>,
     restarts: rtrb::Producer<Restart>,
     shared: Arc<Shared>,
-    thread: Option<JoinHandle<()>>,
+    thread: Option<OsThread>,
     sample_rate: f64,
     /// Samples received (written or dropped) and samples written to the ring.
     clock: u64,
@@ -145,21 +145,20 @@ impl AudioInput {
         });
         let worker_shared = Arc::clone(&shared);
         AUDIO_THREADS.fetch_add(1, Ordering::Relaxed);
-        let thread = std::thread::Builder::new()
-            .name("td-spotify-beat".into())
-            .spawn(move || {
-                let outcome = catch_unwind(AssertUnwindSafe(|| {
-                    work(consumer, restart_consumer, &worker_shared, sample_rate);
-                }));
-                if outcome.is_err() {
-                    worker_shared.failed.store(true, Ordering::Release);
-                }
-                AUDIO_THREADS.fetch_sub(1, Ordering::Relaxed);
-            })
-            .map_err(|e| {
-                AUDIO_THREADS.fetch_sub(1, Ordering::Relaxed);
-                AudioError::Spawn(e)
-            })?;
+        // Not `std::thread::spawn`: this runs on TouchDesigner's main thread (see `os_thread`).
+        let thread = os_thread::spawn("td-spotify-beat", move || {
+            let outcome = catch_unwind(AssertUnwindSafe(|| {
+                work(consumer, restart_consumer, &worker_shared, sample_rate);
+            }));
+            if outcome.is_err() {
+                worker_shared.failed.store(true, Ordering::Release);
+            }
+            AUDIO_THREADS.fetch_sub(1, Ordering::Relaxed);
+        })
+        .map_err(|e| {
+            AUDIO_THREADS.fetch_sub(1, Ordering::Relaxed);
+            AudioError::Spawn(e)
+        })?;
         Ok(AudioInput {
             samples,
             restarts,
@@ -308,8 +307,8 @@ impl Drop for AudioInput {
         self.shared.stop.store(true, Ordering::Release);
         if let Some(thread) = self.thread.take() {
             thread.thread().unpark();
-            // The worker catches its own panics, so joining cannot fail in practice.
-            let _ = thread.join();
+            // The worker only computes (nothing it does can hang), so the join is short.
+            thread.join();
         }
     }
 }
