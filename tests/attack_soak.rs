@@ -21,7 +21,6 @@
 //! `TD_SPOTIFY_SOAK_SECS=3600 cargo test --release --test attack_soak -- --nocapture`.
 
 #[path = "support/mod.rs"]
-#[allow(dead_code)]
 mod support;
 
 use std::ffi::{c_char, CStr, CString};
