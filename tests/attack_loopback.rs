@@ -171,3 +171,31 @@ fn callback_is_served_through_a_thousand_hostile_requests() {
     server.stop();
     assert!(stopping.elapsed() < Duration::from_secs(1), "stop took {:?}", stopping.elapsed());
 }
+
+/// Bursts of silent connections right before and after a callback: the callback is read before
+/// the flood can push it out (each turn accepts a few connections, then reads them all).
+#[test]
+fn callback_survives_bursts_of_silent_connections() {
+    let server = LoopbackServer::start(
+        0,
+        Box::new(|_: Request, conn: Connection| conn.respond(&Response::html(200, "callback ok".into()))),
+    )
+    .unwrap();
+    let port = server.port();
+    let mut lost = 0;
+    for _ in 0..20 {
+        let mut flood: Vec<TcpStream> =
+            (0..40).filter_map(|_| TcpStream::connect(("127.0.0.1", port)).ok()).collect();
+        let mut browser = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        browser.write_all(b"GET /callback?code=real HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+        flood.extend((0..40).filter_map(|_| TcpStream::connect(("127.0.0.1", port)).ok()));
+        browser.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut out = String::new();
+        let _ = browser.read_to_string(&mut out);
+        lost += usize::from(!out.ends_with("callback ok"));
+        drop(flood);
+    }
+    println!("bursts of 80 silent connections: {lost} of 20 callbacks lost");
+    assert_eq!(lost, 0, "callbacks lost to bursts of silent connections");
+    server.stop();
+}
