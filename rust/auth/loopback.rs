@@ -30,6 +30,8 @@ const MAX_HEAD: usize = 16 * 1024;
 const MAX_HEADERS: usize = 48;
 /// Connections served at once; beyond this the oldest is dropped.
 const MAX_CONNECTIONS: usize = 16;
+/// New connections accepted before the open ones are read again (less than `MAX_CONNECTIONS`).
+const ACCEPTS_PER_TURN: usize = MAX_CONNECTIONS / 4;
 /// A connection that has not sent a whole request head by then is dropped (browsers open
 /// sockets speculatively and may never use them).
 const HEAD_DEADLINE: Duration = Duration::from_secs(10);
@@ -244,7 +246,9 @@ fn serve(listener: TcpListener, stop: &AtomicBool, mut handler: Handler) {
     let mut incoming: Vec<Incoming> = Vec::new();
     while !stop.load(Ordering::Acquire) {
         let mut busy = false;
-        loop {
+        // A few accepts per turn, then every connection is read: a flood of connections cannot
+        // push out a browser's request before it was read.
+        for _ in 0..ACCEPTS_PER_TURN {
             match listener.accept() {
                 Ok((stream, _)) => {
                     busy = true;
@@ -252,7 +256,10 @@ fn serve(listener: TcpListener, stop: &AtomicBool, mut handler: Handler) {
                         continue;
                     }
                     if incoming.len() >= MAX_CONNECTIONS {
-                        incoming.remove(0);
+                        // The oldest goes (by time: reading reorders the list). It has been
+                        // read at least once, unlike the ones accepted this turn.
+                        let victim = (0..incoming.len()).min_by_key(|&i| incoming[i].since).unwrap_or(0);
+                        incoming.swap_remove(victim);
                     }
                     incoming.push(Incoming { stream, buf: Vec::new(), since: Instant::now() });
                 }

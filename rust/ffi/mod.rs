@@ -430,7 +430,8 @@ pub unsafe extern "C" fn td_spotify_table_cell(
     buf: *mut c_char,
     cap: usize,
 ) -> usize {
-    let mut len = 0;
+    // An empty string until the cell is known, so a null or poisoned instance leaves no garbage.
+    let mut len = copy_out(b"", buf, cap);
     with_instance(instance, |inst| {
         let cell = inst.table_cell(row as usize, col as usize).map_or(&b""[..], CStr::to_bytes);
         len = copy_out(cell, buf, cap);
@@ -446,7 +447,7 @@ fn message(
     cap: usize,
     pick: fn(&Instance) -> Option<&str>,
 ) -> usize {
-    let mut len = 0;
+    let mut len = copy_out(b"", buf, cap);
     guard(instance, (), || {
         // SAFETY: the caller passed null or a live instance.
         len = match unsafe { instance.as_ref() } {
