@@ -436,6 +436,8 @@ fn measure(truth: &Truth, start: Instant, steps: &[Step], figures: &mut Figures)
                 match event.kind {
                     EventKind::NaturalEnd => figures.end_latency_ms.push(latency),
                     EventKind::Seek => {} // Same item: seen through the position, not here.
+                    // The session's start is the poller's own first request, not a change.
+                    _ if event.at_ms == 0 => {}
                     _ => figures.other_latency_ms.push(latency),
                 }
             }
