@@ -42,15 +42,7 @@ public:
         if (!output || !output->channels) {
             return;
         }
-        float values[TDS_MAX_CHANNELS];
-        const uint32_t n = td_spotify_channels(op_.instance(), values, TDS_MAX_CHANNELS);
-        for (int32_t c = 0; c < output->numChannels; ++c) {
-            const float v = static_cast<uint32_t>(c) < n ? values[c] : 0.0f;
-            float* samples = output->channels[c];
-            for (int32_t s = 0; samples && s < output->numSamples; ++s) {
-                samples[s] = v;
-            }
-        }
+        td_spotify_write_channels(op_.instance(), output->channels, output->numChannels, output->numSamples);
     }
 
 

@@ -9,7 +9,7 @@ namespace {
 
 class SpotifyDat final : public Forwarding<DAT_CPlusPlusBase> {
 public:
-    SpotifyDat() : Forwarding(TDS_FAMILY_DAT) { cell_[0] = '\0'; }
+    SpotifyDat() : Forwarding(TDS_FAMILY_DAT) {}
     ~SpotifyDat() override = default;
 
     void getGeneralInfo(DAT_GeneralInfo* info, const OP_Inputs*, void*) override {
@@ -28,18 +28,31 @@ public:
         uint32_t cols = 0;
         td_spotify_table_size(op_.instance(), &rows, &cols);
         output->setTableSize(static_cast<int32_t>(rows), static_cast<int32_t>(cols));
-        for (uint32_t r = 0; r < rows; ++r) {
-            for (uint32_t c = 0; c < cols; ++c) {
-                td_spotify_table_cell(op_.instance(), r, c, cell_, sizeof cell_);
-                output->setCellString(static_cast<int32_t>(r), static_cast<int32_t>(c), cell_);
+        // The cells are the engine's own strings (valid until the next cook): no copy, and
+        // one call for a whole `Now playing` table.
+        const uint32_t cells = rows * cols;
+        int32_t r = 0;
+        int32_t c = 0;
+        for (uint32_t first = 0; first < cells;) {
+            const uint32_t n = td_spotify_table_cells(op_.instance(), first, cells_, kCells);
+            if (n == 0) {
+                break;
             }
+            for (uint32_t k = 0; k < n; ++k) {
+                output->setCellString(r, c, cells_[k]);
+                if (++c == static_cast<int32_t>(cols)) {
+                    c = 0;
+                    ++r;
+                }
+            }
+            first += n;
         }
     }
 
-
 private:
-    // One cell at a time; long enough for any URL or name the engine keeps.
-    char cell_[4096];
+    // Cell pointers of one batch; a `Now playing` table fits in one.
+    static constexpr uint32_t kCells = 256;
+    const char* cells_[kCells];
 };
 
 }  // namespace

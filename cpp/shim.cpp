@@ -80,6 +80,17 @@ Operator::Operator(uint32_t family) : family_(family), instance_(td_spotify_inst
         TdsParamInfo p;
         if (td_spotify_param_info(i, &p) == TDS_RESULT_OK && (p.families & family_) != 0) {
             params_[params_count_++] = Param{i, p};
+            Getter getter;
+            switch (p.kind) {
+                case TDS_PARAM_KIND_TOGGLE:
+                case TDS_PARAM_KIND_INT: getter = Getter::Int; break;
+                case TDS_PARAM_KIND_FLOAT: getter = Getter::Double; break;
+                case TDS_PARAM_KIND_MENU:    // the token, which is what .toe files and scripts use
+                case TDS_PARAM_KIND_STRING: getter = Getter::String; break;
+                case TDS_PARAM_KIND_FOLDER: getter = Getter::FilePath; break;  // resolved by TD
+                default: continue;  // pulses arrive through pulsePressed
+            }
+            readers_[readers_count_++] = Reader{p.name, i, getter};
         }
     }
 }
@@ -120,31 +131,26 @@ void Operator::push_parameters(const OP_Inputs* inputs) const {
     if (!inputs) {
         return;
     }
-    for (uint32_t k = 0; k < params_count_; ++k) {
-        const uint32_t i = params_[k].index;
-        const TdsParamInfo& p = params_[k].info;
-        switch (p.kind) {
-            case TDS_PARAM_KIND_TOGGLE:
-            case TDS_PARAM_KIND_INT:
-                td_spotify_set_param_number(instance_, i, inputs->getParInt(p.name, 0));
-                break;
-            case TDS_PARAM_KIND_FLOAT:
-                td_spotify_set_param_number(instance_, i, inputs->getParDouble(p.name, 0));
-                break;
-            case TDS_PARAM_KIND_MENU:  // the token, which is what .toe files and scripts use
-            case TDS_PARAM_KIND_STRING:
-                if (const char* s = inputs->getParString(p.name)) {
-                    td_spotify_set_param_string(instance_, i, s);
-                }
-                break;
-            case TDS_PARAM_KIND_FOLDER:  // resolved against the project folder by TD
-                if (const char* s = inputs->getParFilePath(p.name)) {
-                    td_spotify_set_param_string(instance_, i, s);
-                }
-                break;
-            case TDS_PARAM_KIND_PULSE: break;  // pulses arrive through pulsePressed
+    // One pass: ask TouchDesigner for each value, hand them all over in one call. The engine
+    // compares each with the value in force, so an unchanged cook does no string work.
+    TdsParamValue values[kMaxParams];
+    uint32_t n = 0;
+    for (uint32_t k = 0; k < readers_count_; ++k) {
+        const Reader& r = readers_[k];
+        TdsParamValue& v = values[n];
+        v.index = r.index;
+        v.number = 0;
+        v.text = nullptr;
+        switch (r.getter) {
+            case Getter::Int: v.number = inputs->getParInt(r.name, 0); break;
+            case Getter::Double: v.number = inputs->getParDouble(r.name, 0); break;
+            case Getter::String: v.text = inputs->getParString(r.name); break;
+            case Getter::FilePath: v.text = inputs->getParFilePath(r.name); break;
         }
+        // A text parameter TouchDesigner did not answer keeps its value.
+        n += (r.getter < Getter::String || v.text) ? 1 : 0;
     }
+    td_spotify_set_params(instance_, values, n);
 }
 
 void Operator::cook() const { td_spotify_cook(instance_); }

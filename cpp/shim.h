@@ -78,6 +78,15 @@ private:
     TdsInstance* instance_;
     Param params_[kMaxParams];  // this family's parameters, in table order
     uint32_t params_count_ = 0;
+    // What a cook reads: the parameters that have a value (not pulses), and which getter reads it.
+    enum class Getter : uint8_t { Int, Double, String, FilePath };
+    struct Reader {
+        const char* name;
+        uint32_t index;
+        Getter getter;
+    };
+    Reader readers_[kMaxParams];
+    uint32_t readers_count_ = 0;
     char text_[1024];
 };
 

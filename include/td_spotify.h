@@ -69,6 +69,17 @@ typedef struct TdsParamInfo {
   uint32_t menu_count;
 } TdsParamInfo;
 
+// One parameter's value as the host read it, for [`td_spotify_set_params`].
+typedef struct TdsParamValue {
+  // Index in the parameter table ([`td_spotify_param_info`]).
+  uint32_t index;
+  // The value of a toggle, int or float parameter (ignored when `text` is set).
+  double number;
+  // The value of a string, menu (its token) or folder parameter, NUL-terminated; null for a
+  // numeric parameter.
+  const char *text;
+} TdsParamValue;
+
 // The version to write at offset 0 of the plugin info, and whether TouchDesigner will take it.
 // When `accepted` is false, write `version` and return from `Fill*PluginInfo` at once: the rest
 // of the info may not be set up.
@@ -141,6 +152,18 @@ enum TdsResult td_spotify_set_param_string(struct TdsInstance *instance,
                                            uint32_t index,
                                            const char *value);
 
+// Sets every parameter of one cook in one call: `values[0..count]`, each compared with the value
+// in force, so an unchanged cook costs a few instructions per parameter. Does what
+// [`td_spotify_set_param_number`] / [`td_spotify_set_param_string`] do per value; returns the
+// first error (a bad value is skipped, the others are still set).
+//
+// # Safety
+// `instance` must be null or live; `values` null or valid for `count` entries, each `text` null
+// or NUL-terminated.
+enum TdsResult td_spotify_set_params(struct TdsInstance *instance,
+                                     const struct TdsParamValue *values,
+                                     uint32_t count);
+
 // Handles pulse parameter `name` (e.g. `"Login"`).
 //
 // # Safety
@@ -159,6 +182,19 @@ enum TdsResult td_spotify_cook(struct TdsInstance *instance);
 // `instance` must be null or live; `out` null or writable for `cap` floats.
 uint32_t td_spotify_channels(struct TdsInstance *instance, float *out, uint32_t cap);
 
+// Writes the channels of the last cook straight into the host's output: every sample of
+// `channels[c]` (`num_samples` floats) gets channel `c`'s value, 0 past the last channel; a null
+// channel pointer is skipped. Returns how many channels it wrote. What the CHOP's `execute` does
+// with [`td_spotify_channels`] and a copy, in one straight loop.
+//
+// # Safety
+// `instance` must be null or live; `channels` null or valid for `num_channels` pointers, each
+// null or writable for `num_samples` floats.
+uint32_t td_spotify_write_channels(struct TdsInstance *instance,
+                                   float *const *channels,
+                                   int32_t num_channels,
+                                   int32_t num_samples);
+
 // Size of the DAT table of the last cook, header row included.
 //
 // # Safety
@@ -175,6 +211,19 @@ size_t td_spotify_table_cell(struct TdsInstance *instance,
                              uint32_t col,
                              char *buf,
                              size_t cap);
+
+// Points `out[0..cap]` at the DAT table's cells of the last cook, row by row from cell `first`
+// (cell `i` is row `i / cols`, column `i % cols`; header row included); returns how many it set.
+// The strings are NUL-terminated and stay valid until the next [`td_spotify_cook`] or
+// [`td_spotify_instance_free`]; missing cells are empty strings. One call per cook instead of one
+// [`td_spotify_table_cell`] per cell, and nothing is copied.
+//
+// # Safety
+// `instance` must be null or live; `out` null or writable for `cap` pointers.
+uint32_t td_spotify_table_cells(struct TdsInstance *instance,
+                                uint32_t first,
+                                const char **out,
+                                uint32_t cap);
 
 // Copies the current warning into `buf`; returns its length, 0 when there is none.
 //

@@ -400,7 +400,7 @@ port, as a Redirect URI in your Spotify app. A fixed port needs http://127.0.0.1
         min: MIN_POLL_INTERVAL_S,
         max: 60.0,
         clamp: true,
-        help: c"Seconds between requests to Spotify at the fastest. The engine polls every 2.5 intervals \
+        help: c"Seconds between requests to Spotify at the fastest. The engine polls every 3.5 intervals \
 while playing, every 4 to 5 while paused or idle, and just after each track's predicted end.",
         ..param(c"Pollinterval", c"Poll Interval", ParamKind::Float)
     },

@@ -601,7 +601,7 @@ async fn virtual_poll_soon_respects_the_bounds() {
     let timing = PollTiming { seed: Some(1), ..PollTiming::for_interval(Duration::from_secs(1)) };
     let mut poller = memory_poller(&api, fast_options("http://fake.invalid"), timing);
     let first = poller.poll(&*tokens, now()).await;
-    assert_eq!(ms_between(start, first.next_poll), 2500.0);
+    assert_eq!(ms_between(start, first.next_poll), 3500.0);
     // Woken early (a pulse): no request, same plan.
     let early = poller.poll(&*tokens, now()).await;
     assert!(early.playback.is_none() && early.next_poll == first.next_poll);
@@ -708,6 +708,6 @@ async fn cli_now_prints_the_plugin_names_as_json() {
         let value: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
         assert_eq!(value["rows"]["status"], "Playing");
     }
-    // The second update came from a second request, 2.5 × 0.5 s later.
+    // The second update came from a second request, 3.5 × 0.5 s later.
     assert!(api.requests().len() >= 3);
 }

@@ -5,7 +5,7 @@
 
 #![deny(unsafe_code)]
 
-use std::ffi::{CStr, CString};
+use std::ffi::{c_char, CStr, CString};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -91,6 +91,11 @@ impl Instance {
         self.params_dirty |= self.params.set_string(index, value);
     }
 
+    /// The value of string or menu parameter `index` as last set.
+    pub fn string_param(&self, index: usize) -> Option<&str> {
+        self.params.string_at(index)
+    }
+
     /// The settings in force.
     pub fn settings(&self) -> &Settings {
         &self.settings
@@ -154,6 +159,10 @@ impl Instance {
             }
             None if self.pinned.status != Status::Inactive => self.pinned = inactive_snapshot(),
             None => {}
+        }
+        if self.family & crate::schema::family::CHOP == 0 {
+            // A DAT shows rows and messages only: the channels would be work nobody reads.
+            return;
         }
         let live = LiveTempo {
             audio: self.audio.as_mut().filter(|a| a.connected(now)).map(|a| a.reading(now)),
@@ -243,8 +252,12 @@ impl Instance {
     /// One cell of the DAT output (row 0 is the header).
     pub fn table_cell(&self, row: usize, col: usize) -> Option<&CStr> {
         match self.settings.dat_mode {
-            DatMode::NowPlaying => field_value(row, col, ROWS.iter().map(|r| r.c_name), &self.pinned.rows),
-            DatMode::Status => field_value(row, col, STATUS_FIELDS.iter().copied(), &self.pinned.status_rows),
+            DatMode::NowPlaying => {
+                field_value(row, col, |r| ROWS.get(r).map(|r| r.c_name), &self.pinned.rows)
+            }
+            DatMode::Status => {
+                field_value(row, col, |r| STATUS_FIELDS.get(r).copied(), &self.pinned.status_rows)
+            }
             mode => {
                 let (columns, body) = self.list(mode);
                 match row {
@@ -253,6 +266,53 @@ impl Instance {
                 }
             }
         }
+    }
+
+    /// Points `out` at the table's cells from cell `first` on (row-major, header included);
+    /// returns how many it set. Missing cells are empty strings. The pointers live as long as
+    /// the pinned snapshot: until the next cook.
+    pub fn table_cells(&self, first: usize, out: &mut [*const c_char]) -> usize {
+        let (rows, cols) = self.table_size();
+        let end = (rows * cols).min(first.saturating_add(out.len()));
+        if first >= end {
+            return 0;
+        }
+        let two_columns = match self.settings.dat_mode {
+            DatMode::NowPlaying => Some((&self.pinned.rows, false)),
+            DatMode::Status => Some((&self.pinned.status_rows, true)),
+            _ => None,
+        };
+        match two_columns {
+            // The whole `Now playing` table at once (what a cook asks for): a straight walk.
+            Some((values, false)) if first == 0 && values.len() == ROWS.len() && out.len() >= end => {
+                out[0] = c"field".as_ptr();
+                out[1] = c"value".as_ptr();
+                for ((pair, spec), value) in out[2..].chunks_exact_mut(2).zip(ROWS).zip(values.iter()) {
+                    pair[0] = spec.c_name.as_ptr();
+                    pair[1] = value.as_ptr();
+                }
+            }
+            // The other `field | value` cells: no lookup per cell either.
+            Some((values, status)) => {
+                for (slot, cell) in out.iter_mut().zip(first..end) {
+                    let (row, col) = (cell / 2, cell % 2);
+                    let text = match (row, col) {
+                        (0, 0) => c"field",
+                        (0, _) => c"value",
+                        (r, 0) if status => STATUS_FIELDS.get(r - 1).copied().unwrap_or(c""),
+                        (r, 0) => ROWS.get(r - 1).map_or(c"", |spec| spec.c_name),
+                        (r, _) => values.get(r - 1).map_or(c"", |v| v.as_c_str()),
+                    };
+                    *slot = text.as_ptr();
+                }
+            }
+            None => {
+                for (slot, cell) in out.iter_mut().zip(first..end) {
+                    *slot = self.table_cell(cell / cols, cell % cols).unwrap_or(c"").as_ptr();
+                }
+            }
+        }
+        end - first
     }
 
     /// The text TouchDesigner shows in red, if any.
@@ -344,17 +404,18 @@ impl Instance {
     }
 }
 
-/// A cell of a two-column `field | value` table with a header row.
+/// A cell of a two-column `field | value` table with a header row; `name(i)` is row `i`'s field
+/// (indexed, not walked: a cook asks for every cell).
 fn field_value(
     row: usize,
     col: usize,
-    mut names: impl Iterator<Item = &'static CStr>,
+    name: impl Fn(usize) -> Option<&'static CStr>,
     values: &[CString],
 ) -> Option<&CStr> {
     match (row, col) {
         (0, 0) => Some(c"field"),
         (0, 1) => Some(c"value"),
-        (r, 0) => names.nth(r - 1),
+        (r, 0) => name(r - 1),
         (r, 1) => values.get(r - 1).map(|v| v.as_c_str()),
         _ => None,
     }
@@ -399,6 +460,19 @@ mod tests {
             std::thread::sleep(Duration::from_millis(5));
         }
         let cell = |i: &Instance, r, c| i.table_cell(r, c).map(|s| s.to_str().unwrap().to_owned());
+        // The batch a cook uses points at exactly the cells `table_cell` returns, whole or in parts.
+        let same_cells = |i: &Instance| {
+            let (rows, cols) = i.table_size();
+            let mut all = vec![std::ptr::null(); rows * cols + 3];
+            assert_eq!(i.table_cells(0, &mut all), rows * cols);
+            let mut part = [std::ptr::null(); 3];
+            assert_eq!(i.table_cells(1, &mut part), 3.min(rows * cols - 1));
+            for (k, &ptr) in all[..rows * cols].iter().enumerate() {
+                assert_eq!(ptr, i.table_cell(k / cols, k % cols).unwrap_or(c"").as_ptr(), "cell {k}");
+            }
+            assert_eq!(&part[..], &all[1..4]);
+        };
+        same_cells(&i);
         assert_eq!(i.table_size(), (ROWS.len() + 1, 2));
         assert_eq!(cell(&i, 1, 0).as_deref(), Some("status"));
         assert_eq!(cell(&i, 1, 1).as_deref(), Some("Playing"));
@@ -409,11 +483,13 @@ mod tests {
             i.cook(Instant::now());
             assert_eq!(i.table_size(), (rows, columns.len()), "{token}");
             assert_eq!(cell(&i, 0, 0).as_deref(), columns[0].to_str().ok(), "{token}");
+            same_cells(&i);
         }
         i.set_string(Param::Mode as usize, "status");
         i.cook(Instant::now());
         assert_eq!(i.table_size(), (STATUS_FIELDS.len() + 1, 2));
         assert_eq!(cell(&i, 2, 1).as_deref(), Some("simulator"));
+        same_cells(&i);
         assert_eq!(i.table_cell(99, 0), None);
     }
 

@@ -9,10 +9,11 @@
 //! 2. `Create*Instance` per operator → [`td_spotify_instance_new`].
 //! 3. `setupParameters` → [`td_spotify_param_count`], [`td_spotify_param_info`],
 //!    [`td_spotify_param_menu_item`].
-//! 4. Each cook: [`td_spotify_set_param_number`] / [`td_spotify_set_param_string`] for every
-//!    parameter, [`td_spotify_push_audio`] when the CHOP has an input, then
-//!    [`td_spotify_cook`], then [`td_spotify_channels`] (CHOP) or [`td_spotify_table_size`] +
-//!    [`td_spotify_table_cell`] (DAT), then [`td_spotify_info_value`] per Info CHOP channel,
+//! 4. Each cook: [`td_spotify_set_params`] with every parameter (or, one at a time,
+//!    [`td_spotify_set_param_number`] / [`td_spotify_set_param_string`]),
+//!    [`td_spotify_push_audio`] when the CHOP has an input, then [`td_spotify_cook`], then
+//!    [`td_spotify_write_channels`] (CHOP; [`td_spotify_channels`] copies them out) or [`td_spotify_table_size`] + [`td_spotify_table_cells`]
+//!    (DAT; [`td_spotify_table_cell`] copies one cell), then [`td_spotify_info_value`] per Info CHOP channel,
 //!    [`td_spotify_warning`], [`td_spotify_error`] and [`td_spotify_info_popup`]. None of these
 //!    allocate, except the cook after a parameter changed and the first audio (which starts the
 //!    beat tracker).
@@ -343,6 +344,88 @@ pub unsafe extern "C" fn td_spotify_set_param_string(
     })
 }
 
+/// One parameter's value as the host read it, for [`td_spotify_set_params`].
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct TdsParamValue {
+    /// Index in the parameter table ([`td_spotify_param_info`]).
+    pub index: u32,
+    /// The value of a toggle, int or float parameter (ignored when `text` is set).
+    pub number: f64,
+    /// The value of a string, menu (its token) or folder parameter, NUL-terminated; null for a
+    /// numeric parameter.
+    pub text: *const c_char,
+}
+
+/// Whether the NUL-terminated `text` holds exactly `cached` (which has no NUL), reading no byte
+/// past the first difference: the per-cook check of an unchanged string, without `strlen` or
+/// UTF-8 validation.
+///
+/// # Safety
+/// `text` must be non-null and NUL-terminated.
+unsafe fn same_c_string(cached: &[u8], text: *const c_char) -> bool {
+    let text = text.cast::<u8>();
+    for (i, &byte) in cached.iter().enumerate() {
+        // SAFETY: bytes 0..i matched `cached`, which has no NUL, so the terminator is at i or later.
+        if unsafe { *text.add(i) } != byte {
+            return false;
+        }
+    }
+    // SAFETY: as above, with i = cached.len().
+    unsafe { *text.add(cached.len()) == 0 }
+}
+
+/// Sets every parameter of one cook in one call: `values[0..count]`, each compared with the value
+/// in force, so an unchanged cook costs a few instructions per parameter. Does what
+/// [`td_spotify_set_param_number`] / [`td_spotify_set_param_string`] do per value; returns the
+/// first error (a bad value is skipped, the others are still set).
+///
+/// # Safety
+/// `instance` must be null or live; `values` null or valid for `count` entries, each `text` null
+/// or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn td_spotify_set_params(
+    instance: *mut TdsInstance,
+    values: *const TdsParamValue,
+    count: u32,
+) -> TdsResult {
+    with_instance(instance, |inst| {
+        if values.is_null() {
+            return if count == 0 { TdsResult::Ok } else { TdsResult::NullArgument };
+        }
+        // SAFETY: non-null; the caller promises `count` entries.
+        let values = unsafe { std::slice::from_raw_parts(values, count as usize) };
+        let mut result = TdsResult::Ok;
+        for v in values {
+            let index = v.index as usize;
+            let outcome = if index >= PARAMS.len() {
+                TdsResult::OutOfRange
+            } else if v.text.is_null() {
+                inst.set_number(index, v.number);
+                TdsResult::Ok
+            } else if inst.string_param(index).is_some_and(|cached| {
+                // SAFETY: non-null, NUL-terminated per this function's contract.
+                unsafe { same_c_string(cached.as_bytes(), v.text) }
+            }) {
+                TdsResult::Ok
+            } else {
+                // SAFETY: as above.
+                match unsafe { arg_str(v.text) } {
+                    Ok(text) => {
+                        inst.set_string(index, text);
+                        TdsResult::Ok
+                    }
+                    Err(e) => e,
+                }
+            };
+            if result == TdsResult::Ok {
+                result = outcome;
+            }
+        }
+        result
+    })
+}
+
 /// Handles pulse parameter `name` (e.g. `"Login"`).
 ///
 /// # Safety
@@ -387,6 +470,52 @@ pub unsafe extern "C" fn td_spotify_channels(instance: *mut TdsInstance, out: *m
         // SAFETY: `out` is non-null and the caller promises room for `cap >= n` floats.
         unsafe { std::ptr::copy_nonoverlapping(values.as_ptr(), out, n) };
         written = n as u32;
+        TdsResult::Ok
+    });
+    written
+}
+
+/// Writes the channels of the last cook straight into the host's output: every sample of
+/// `channels[c]` (`num_samples` floats) gets channel `c`'s value, 0 past the last channel; a null
+/// channel pointer is skipped. Returns how many channels it wrote. What the CHOP's `execute` does
+/// with [`td_spotify_channels`] and a copy, in one straight loop.
+///
+/// # Safety
+/// `instance` must be null or live; `channels` null or valid for `num_channels` pointers, each
+/// null or writable for `num_samples` floats.
+#[no_mangle]
+pub unsafe extern "C" fn td_spotify_write_channels(
+    instance: *mut TdsInstance,
+    channels: *const *mut f32,
+    num_channels: i32,
+    num_samples: i32,
+) -> u32 {
+    let mut written = 0;
+    with_instance(instance, |inst| {
+        if channels.is_null() || num_channels <= 0 || num_samples <= 0 {
+            return TdsResult::NullArgument;
+        }
+        let values = inst.channels();
+        // SAFETY: non-null; the caller promises `num_channels` pointers.
+        let outputs = unsafe { std::slice::from_raw_parts(channels, num_channels as usize) };
+        let ours = outputs.len().min(values.len());
+        for (&samples, &value) in outputs[..ours].iter().zip(&values[..ours]) {
+            if samples.is_null() {
+                continue;
+            }
+            if num_samples == 1 {
+                // SAFETY: non-null; the caller promises room for `num_samples` floats.
+                unsafe { samples.write(value) };
+            } else {
+                // SAFETY: as above.
+                unsafe { std::slice::from_raw_parts_mut(samples, num_samples as usize) }.fill(value);
+            }
+        }
+        for &samples in outputs[ours..].iter().filter(|s| !s.is_null()) {
+            // SAFETY: as above.
+            unsafe { std::slice::from_raw_parts_mut(samples, num_samples as usize) }.fill(0.0);
+        }
+        written = ours as u32;
         TdsResult::Ok
     });
     written
@@ -438,6 +567,34 @@ pub unsafe extern "C" fn td_spotify_table_cell(
         TdsResult::Ok
     });
     len
+}
+
+/// Points `out[0..cap]` at the DAT table's cells of the last cook, row by row from cell `first`
+/// (cell `i` is row `i / cols`, column `i % cols`; header row included); returns how many it set.
+/// The strings are NUL-terminated and stay valid until the next [`td_spotify_cook`] or
+/// [`td_spotify_instance_free`]; missing cells are empty strings. One call per cook instead of one
+/// [`td_spotify_table_cell`] per cell, and nothing is copied.
+///
+/// # Safety
+/// `instance` must be null or live; `out` null or writable for `cap` pointers.
+#[no_mangle]
+pub unsafe extern "C" fn td_spotify_table_cells(
+    instance: *mut TdsInstance,
+    first: u32,
+    out: *mut *const c_char,
+    cap: u32,
+) -> u32 {
+    let mut written = 0;
+    with_instance(instance, |inst| {
+        if out.is_null() {
+            return TdsResult::NullArgument;
+        }
+        // SAFETY: non-null; the caller promises room for `cap` pointers.
+        let out = unsafe { std::slice::from_raw_parts_mut(out, cap as usize) };
+        written = inst.table_cells(first as usize, out) as u32;
+        TdsResult::Ok
+    });
+    written
 }
 
 /// Shared body of the three message getters.
@@ -592,6 +749,48 @@ mod tests {
             assert_eq!(td_spotify_set_param_string(inst, 1, bad.as_ptr()), TdsResult::InvalidUtf8);
             assert_eq!(td_spotify_pulse(inst, c"Nope".as_ptr()), TdsResult::UnknownName);
             assert_eq!(td_spotify_set_param_number(inst, 9999, 1.0), TdsResult::OutOfRange);
+            td_spotify_instance_free(inst);
+        }
+    }
+
+    #[test]
+    fn an_unchanged_string_is_compared_byte_by_byte() {
+        // SAFETY: every pointer is a NUL-terminated literal.
+        unsafe {
+            assert!(same_c_string(b"queue", c"queue".as_ptr()));
+            assert!(same_c_string(b"", c"".as_ptr()));
+            assert!(!same_c_string(b"queue", c"queu".as_ptr()));
+            assert!(!same_c_string(b"queu", c"queue".as_ptr()));
+            assert!(!same_c_string(b"", c"x".as_ptr()));
+        }
+    }
+
+    #[test]
+    fn set_params_sets_what_changed_and_reports_the_first_error() {
+        use crate::schema::Param;
+        let inst = td_spotify_instance_new(TDS_FAMILY_DAT);
+        let bad = [0xFFu8 as c_char, 0];
+        let value = |param: Param, number: f64, text: *const c_char| TdsParamValue {
+            index: param as u32,
+            number,
+            text,
+        };
+        let values = [
+            value(Param::Active, 0.0, std::ptr::null()),
+            value(Param::Clientid, 0.0, bad.as_ptr()),
+            value(Param::Mode, 0.0, c"queue".as_ptr()),
+            TdsParamValue { index: 9999, number: 0.0, text: std::ptr::null() },
+        ];
+        // SAFETY: `inst` is live; `values` holds 4 entries with NUL-terminated texts.
+        unsafe {
+            assert_eq!(td_spotify_set_params(inst, values.as_ptr(), 4), TdsResult::InvalidUtf8);
+            assert_eq!((*inst).0.string_param(Param::Mode as usize), Some("queue"));
+            assert_eq!(td_spotify_cook(inst), TdsResult::Ok);
+            assert!(!(*inst).0.settings().active);
+            assert_eq!((*inst).0.settings().dat_mode, crate::schema::DatMode::Queue);
+            // The same values again change nothing and cost no string work.
+            assert_eq!(td_spotify_set_params(inst, values[2..3].as_ptr(), 1), TdsResult::Ok);
+            assert_eq!(td_spotify_set_params(inst, std::ptr::null(), 0), TdsResult::Ok);
             td_spotify_instance_free(inst);
         }
     }

@@ -44,7 +44,7 @@ pub fn build_host(name: &str, optimize: bool) -> PathBuf {
         .arg(root.join("cpp"))
         .arg("-I")
         .arg(&host)
-        .args(["host.cpp", "alloc_count.cpp", "vtable_slots.cpp"].map(|f| host.join(f)))
+        .args(["host.cpp", "alloc_count.cpp", "vtable_slots.cpp", "count.cpp"].map(|f| host.join(f)))
         .arg("-o")
         .arg(&out)
         .args(["-ldl", "-pthread"])

@@ -64,16 +64,24 @@ impl Default for Smoothing {
 }
 
 impl PollTiming {
-    /// The plugin's pacing for a `Pollinterval` of `min_interval`: every 2.5 intervals while
-    /// playing, 4 while paused, 5 while idle, 120 ms after each predicted track end, and
+    /// The plugin's pacing for a `Pollinterval` of `min_interval`: every 3.5 intervals while
+    /// playing, 4 while paused, 5 while idle, 15 ms after each predicted track end, and
     /// exponential backoff from one interval up to a minute on errors.
+    ///
+    /// The track-end poll leaves so small a margin because the answer describes the player when
+    /// the request *arrives*, a one-way trip after it was sent: sent at the end, it already sees
+    /// the next item, and the change shows one round trip after it happened. The margin only
+    /// absorbs the error of the predicted end (a few milliseconds, see [`super::sync`]). The
+    /// playing interval is what a skip on the phone waits for (half of it on average); 3.5 keeps
+    /// that under 2 s at the default `Pollinterval` with under 30 % of 1 s polling's requests
+    /// (`cargo bench --bench poller`).
     pub fn for_interval(min_interval: Duration) -> Self {
         PollTiming {
             min_interval,
-            playing: min_interval.mul_f64(2.5),
+            playing: min_interval.mul_f64(3.5),
             paused: min_interval * 4,
             idle: min_interval * 5,
-            end_margin: Some(Duration::from_millis(120)),
+            end_margin: Some(Duration::from_millis(15)),
             end_polls_per_item: 3,
             backoff_base: min_interval,
             backoff_max: Duration::from_secs(60).max(min_interval),
@@ -164,10 +172,10 @@ mod tests {
     }
 
     #[test]
-    fn playing_polls_every_two_and_a_half_intervals() {
+    fn playing_polls_every_three_and_a_half_intervals() {
         let t = Instant::now();
         let (next, end) = after_success(&timing(), t, &playing(0, 60_000, t), true);
-        assert_eq!(next - t, Duration::from_millis(2500));
+        assert_eq!(next - t, Duration::from_millis(3500));
         assert!(!end);
     }
 
@@ -175,19 +183,19 @@ mod tests {
     fn an_end_inside_the_interval_is_polled_just_after() {
         let t = Instant::now();
         let (next, end) = after_success(&timing(), t, &playing(58_000, 60_000, t), true);
-        assert_eq!(next - t, Duration::from_millis(2120));
+        assert_eq!(next - t, Duration::from_millis(2015));
         assert!(end);
         // Not allowed any more: the regular interval.
         let (next, _) = after_success(&timing(), t, &playing(58_000, 60_000, t), false);
-        assert_eq!(next - t, Duration::from_millis(2500));
+        assert_eq!(next - t, Duration::from_millis(3500));
     }
 
     #[test]
     fn a_regular_poll_just_before_the_end_moves_earlier() {
         let t = Instant::now();
-        // End + margin at 3.12 s: the poll at 2.5 s would leave only 0.62 s before it.
-        let (next, end) = after_success(&timing(), t, &playing(57_000, 60_000, t), true);
-        assert_eq!(next - t, Duration::from_millis(2120));
+        // End + margin at 3.815 s: the poll at 3.5 s would leave only 0.315 s before it.
+        let (next, end) = after_success(&timing(), t, &playing(56_200, 60_000, t), true);
+        assert_eq!(next - t, Duration::from_millis(2815));
         assert!(!end);
     }
 

@@ -213,13 +213,14 @@ impl AudioInput {
         }
         let take = n.min(self.samples.slots());
         if take > 0 {
-            let scale = 1.0 / channels.len() as f32;
-            let mono = (0..take).map(|i| {
-                let sum: f32 = channels.iter().map(|c| c[i]).filter(|s| s.is_finite()).sum();
-                sum * scale
-            });
-            if let Ok(chunk) = self.samples.write_chunk_uninit(take) {
-                chunk.fill_from_iter(mono);
+            if let Ok(mut chunk) = self.samples.write_chunk(take) {
+                // Straight loops over slices (the ring's two halves), which the compiler
+                // vectorises: this copy is most of a cook's work while audio is wired.
+                let (head, tail) = chunk.as_mut_slices();
+                let split = head.len();
+                mix_down(channels, 0, head);
+                mix_down(channels, split, tail);
+                chunk.commit_all();
             }
         }
         if take < n {
@@ -271,6 +272,36 @@ impl AudioInput {
             epoch: r.epoch,
             onset: r.onset,
             loudness_db: r.loudness_db,
+        }
+    }
+}
+
+/// `out[i]` = the mean of `channels[c][from + i]`, a non-finite sample counting as silence.
+fn mix_down(channels: &[&[f32]], from: usize, out: &mut [f32]) {
+    let clean = |s: f32| if s.is_finite() { s } else { 0.0 };
+    let n = out.len();
+    match channels {
+        [mono] => {
+            for (o, &s) in out.iter_mut().zip(&mono[from..from + n]) {
+                *o = clean(s);
+            }
+        }
+        [left, right] => {
+            for ((o, &l), &r) in out.iter_mut().zip(&left[from..from + n]).zip(&right[from..from + n]) {
+                *o = (clean(l) + clean(r)) * 0.5;
+            }
+        }
+        _ => {
+            let scale = 1.0 / channels.len() as f32;
+            out.fill(0.0);
+            for channel in channels {
+                for (o, &s) in out.iter_mut().zip(&channel[from..from + n]) {
+                    *o += clean(s);
+                }
+            }
+            for o in out.iter_mut() {
+                *o *= scale;
+            }
         }
     }
 }
