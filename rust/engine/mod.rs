@@ -8,6 +8,7 @@
 //! panics, and joining the thread in [`Drop`] guarantees that no thread outlives the last
 //! operator (so TouchDesigner can unload the plugin).
 
+pub mod art;
 pub mod playback;
 pub mod poller;
 mod registry;
@@ -101,11 +102,12 @@ impl Engine {
         });
         let (tx, rx) = crossbeam_channel::bounded(COMMAND_CAPACITY);
         let thread_shared = Arc::clone(&shared);
+        let art_config = config.clone();
         ENGINE_THREADS.fetch_add(1, Ordering::Relaxed);
         let thread = std::thread::Builder::new()
             .name("td-spotify-engine".into())
             .spawn(move || {
-                run(thread_shared, rx, make);
+                run(thread_shared, rx, &art_config, make);
                 ENGINE_THREADS.fetch_sub(1, Ordering::Relaxed);
             })
             .map_err(|e| {
@@ -157,8 +159,30 @@ fn make_source(config: &SourceConfig, now: Instant) -> Box<dyn Source> {
     }
 }
 
+/// The cover downloader for `config`: covers are cached under `art/` of the token folder when
+/// one is set, else of the per-user cache directory. Built on the engine thread: loading TLS
+/// roots is no work for TouchDesigner's main thread.
+fn art_worker(config: &SourceConfig) -> art::ArtWorker {
+    use art::fetch::{is_loopback_url, Fetcher, Limits};
+    let fetcher = match config {
+        // The simulator's covers are in memory.
+        SourceConfig::Simulator(_) => Err("the simulator has no cover URLs".to_owned()),
+        SourceConfig::Spotify(spotify) => {
+            let cache = spotify.cache_dir.as_ref().map(|d| d.join("art")).or_else(Fetcher::default_cache_dir);
+            Fetcher::new(cache, Limits::default(), !is_loopback_url(&spotify.api_url))
+                .map_err(|e| e.to_string())
+        }
+    };
+    art::ArtWorker::new(fetcher)
+}
+
 /// The engine thread's body: builds the runtime, runs the loop, drops the runtime.
-fn run(shared: Arc<Shared>, commands: Receiver<Pulse>, make: impl FnOnce(Instant) -> Box<dyn Source>) {
+fn run(
+    shared: Arc<Shared>,
+    commands: Receiver<Pulse>,
+    config: &SourceConfig,
+    make: impl FnOnce(Instant) -> Box<dyn Source>,
+) {
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
             Ok(rt) => rt,
@@ -170,7 +194,7 @@ fn run(shared: Arc<Shared>, commands: Receiver<Pulse>, make: impl FnOnce(Instant
         // Built inside the runtime: sources may create runtime-bound resources (HTTP clients).
         runtime.block_on(async {
             let source = make(Instant::now());
-            engine_loop(&shared, &commands, source).await;
+            engine_loop(&shared, &commands, source, art_worker(config)).await;
         });
     }));
     if outcome.is_err() {
@@ -188,7 +212,12 @@ fn publish_fatal(shared: &Shared, message: &str) {
     shared.snapshot.store(Arc::new(Snapshot::build(source, Playback::idle(Instant::now()), &state, 0, 0)));
 }
 
-async fn engine_loop(shared: &Shared, commands: &Receiver<Pulse>, mut source: Box<dyn Source>) {
+async fn engine_loop(
+    shared: &Shared,
+    commands: &Receiver<Pulse>,
+    mut source: Box<dyn Source>,
+    mut art: art::ArtWorker,
+) {
     let mut publisher = Publisher::new(source.name());
     let mut pulse_note: Option<String> = None;
     loop {
@@ -206,10 +235,18 @@ async fn engine_loop(shared: &Shared, commands: &Receiver<Pulse>, mut source: Bo
             () = shared.wake.notified() => continue,
         };
         let next_poll = update.next_poll;
-        publisher.publish(shared, update, pulse_note.take());
-        tokio::select! {
-            () = tokio::time::sleep_until(next_poll.into()) => {}
-            () = shared.wake.notified() => {}
+        if publisher.absorb(update, pulse_note.take()) {
+            // A new item: ask for its cover (the answer arrives below, off the cook path).
+            let cover = publisher.last.item.as_ref().map_or(art::Cover::None, |item| source.cover(item));
+            art.request(cover);
+        }
+        publisher.publish(shared, art.view());
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep_until(next_poll.into()) => break,
+                () = shared.wake.notified() => break,
+                () = art.next() => publisher.publish(shared, art.view()),
+            }
         }
     }
 }
@@ -251,13 +288,16 @@ impl Publisher {
         self.stats_base = self.stats_raw;
     }
 
-    fn publish(&mut self, shared: &Shared, update: Update, note: Option<String>) {
+    /// Takes in an update; returns whether a new item started.
+    fn absorb(&mut self, update: Update, note: Option<String>) -> bool {
+        let mut new_item = false;
         if let Some(playback) = update.playback {
             match (&playback.item, &self.last_item) {
                 (Some(new), Some(old)) if new.same_item(old) => {}
                 (Some(_), _) => {
                     self.track_seq += 1;
                     self.track_count += 1;
+                    new_item = true;
                 }
                 (None, _) => {}
             }
@@ -274,8 +314,14 @@ impl Publisher {
         if let Some(note) = note {
             self.state.warning.get_or_insert(note);
         }
-        let snapshot =
+        new_item
+    }
+
+    /// Publishes what it knows, with the palette `art`.
+    fn publish(&mut self, shared: &Shared, art: &art::ArtView) {
+        let mut snapshot =
             Snapshot::build(self.source, self.last.clone(), &self.state, self.track_seq, self.track_count);
+        snapshot.set_art(art);
         let old = shared.snapshot.swap(Arc::new(snapshot));
         self.graveyard.push(old);
         // Only the graveyard holds these now, so no reader can be the one to free them.

@@ -9,6 +9,7 @@ use std::ffi::{CStr, CString};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::engine::art::Glide;
 use crate::engine::snapshot::Snapshot;
 use crate::engine::source::Pulse;
 use crate::engine::tempo::audio::{AudioError, AudioInput};
@@ -16,8 +17,8 @@ use crate::engine::tempo::tap::ManualClock;
 use crate::engine::tempo::{BeatEdge, BeatReading, LiveTempo, TempoFrame};
 use crate::engine::{self, Engine};
 use crate::schema::{
-    Channel, DatMode, Info, Status, CHANNEL_COUNT, DEVICE_COLUMNS, QUEUE_COLUMNS, RECENT_COLUMNS, ROWS,
-    STATUS_FIELDS,
+    Channel, DatMode, Info, Status, CHANNEL_COUNT, DEVICE_COLUMNS, PALETTE_COLUMNS, QUEUE_COLUMNS,
+    RECENT_COLUMNS, ROWS, STATUS_FIELDS,
 };
 use crate::settings::{ParamValues, Settings};
 
@@ -47,6 +48,8 @@ pub struct Instance {
     tempo: TempoFrame,
     /// `Bpm` and `Tap`.
     manual: ManualClock,
+    /// The palette channels' glide towards the snapshot's colours.
+    glide: Glide,
     /// The CHOP's audio input and its beat tracker, from the first audio on.
     audio: Option<AudioInput>,
     /// Why the audio input is not used (start failed); cleared when the sample rate changes.
@@ -75,6 +78,7 @@ impl Instance {
             last_track_seq: None,
             beat_edge: BeatEdge::default(),
             tempo: TempoFrame::default(),
+            glide: Glide::default(),
             audio: None,
             audio_error: None,
             local_error: None,
@@ -151,8 +155,14 @@ impl Instance {
         let live = LiveTempo {
             audio: self.audio.as_mut().filter(|a| a.connected(now)).map(|a| a.reading(now)),
             manual: Some(BeatReading { tempo: self.manual.tempo(), point: self.manual.at(now), key: 0 }),
+            preference: self.settings.tempo_preference,
         };
         self.tempo = self.pinned.channels_with(now, &live, &mut self.channels);
+        if self.pinned.status != Status::Inactive {
+            let shown = self.glide.at(&self.pinned.art, now, self.settings.color_fade);
+            let art = Channel::ArtR as usize;
+            self.channels[art..art + shown.len()].copy_from_slice(shown);
+        }
         let seq = self.pinned.track_seq;
         let changed = self.last_track_seq.is_some_and(|last| last != seq);
         self.last_track_seq = Some(seq);
@@ -229,6 +239,7 @@ impl Instance {
         match mode {
             DatMode::Queue => (QUEUE_COLUMNS, &lists.queue),
             DatMode::Recent => (RECENT_COLUMNS, &lists.recent),
+            DatMode::Palette => (PALETTE_COLUMNS, &self.pinned.art.table),
             _ => (DEVICE_COLUMNS, &lists.devices),
         }
     }
