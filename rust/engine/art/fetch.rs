@@ -211,3 +211,123 @@ fn is_loopback(url: &url::Url) -> bool {
 pub fn is_loopback_url(url: &str) -> bool {
     url::Url::parse(url).is_ok_and(|u| is_loopback(&u))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    /// A loopback cover server: `/png/N` a distinct PNG, `/big` more than the cap, `/slow` late,
+    /// `/html` not an image, anything else 404. Counts the requests it answers.
+    struct CoverServer {
+        base: String,
+        hits: Arc<AtomicUsize>,
+        server: Arc<tiny_http::Server>,
+        thread: Option<std::thread::JoinHandle<()>>,
+    }
+
+    impl CoverServer {
+        fn start() -> CoverServer {
+            let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
+            let base = format!("http://{}", server.server_addr().to_ip().unwrap());
+            let hits = Arc::new(AtomicUsize::new(0));
+            let (s, h) = (Arc::clone(&server), Arc::clone(&hits));
+            let thread = std::thread::spawn(move || {
+                for request in s.incoming_requests() {
+                    h.fetch_add(1, Ordering::SeqCst);
+                    let url = request.url().to_owned();
+                    let body: Option<Vec<u8>> = if let Some(n) = url.strip_prefix("/png/") {
+                        let n: u8 = n.parse().unwrap_or(0);
+                        Some(decode::encode_png(16, 16, &[n, 255 - n, 60].repeat(256)))
+                    } else if url == "/big" {
+                        Some(vec![0xFF; 4096])
+                    } else if url == "/slow" {
+                        std::thread::sleep(Duration::from_millis(1500));
+                        Some(decode::encode_png(1, 1, &[1, 2, 3]))
+                    } else if url == "/html" {
+                        Some(b"<html>not a cover</html>".to_vec())
+                    } else {
+                        None
+                    };
+                    let _ = match body {
+                        Some(b) => request.respond(tiny_http::Response::from_data(b)),
+                        None => request.respond(tiny_http::Response::empty(404)),
+                    };
+                }
+            });
+            CoverServer { base, hits, server, thread: Some(thread) }
+        }
+    }
+
+    impl Drop for CoverServer {
+        fn drop(&mut self) {
+            self.server.unblock();
+            if let Some(t) = self.thread.take() {
+                let _ = t.join();
+            }
+        }
+    }
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("td-spotify-art-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    fn limits() -> Limits {
+        Limits {
+            max_bytes: 2048,
+            connect_timeout: Duration::from_secs(2),
+            timeout: Duration::from_millis(500),
+            cache_files: 3,
+            cache_bytes: 1 << 20,
+        }
+    }
+
+    #[tokio::test]
+    async fn fetches_decodes_and_serves_again_from_the_disk_cache() {
+        let server = CoverServer::start();
+        let dir = temp_dir("cache");
+        let fetcher = Fetcher::new(Some(dir.clone()), limits(), false).unwrap();
+        let url = format!("{}/png/10", server.base);
+        let colors = fetcher.palette(&url).await.unwrap();
+        assert_eq!(colors.swatches[0].hex(), "#0af53c");
+        assert_eq!(fetcher.palette(&url).await.unwrap(), colors);
+        assert_eq!(server.hits.load(Ordering::SeqCst), 1, "the second time comes from the disk");
+        // The bound: at most 3 files, the least recently used go.
+        for n in 11..16 {
+            fetcher.palette(&format!("{}/png/{n}", server.base)).await.unwrap();
+        }
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 3);
+        assert!(fetcher.path(&url).is_some_and(|p| !p.exists()), "the oldest cover was evicted");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn refuses_what_it_should_and_says_why() {
+        let server = CoverServer::start();
+        let dir = temp_dir("errors");
+        let fetcher = Fetcher::new(Some(dir.clone()), limits(), false).unwrap();
+        let get = |path: &str| {
+            let url = if path.contains("://") { path.to_owned() } else { format!("{}{path}", server.base) };
+            let fetcher = &fetcher;
+            async move { fetcher.palette(&url).await.unwrap_err() }
+        };
+        assert!(matches!(get("/missing").await, ArtError::Http { status: 404 }));
+        assert!(matches!(get("/big").await, ArtError::TooLarge { limit: 2048 }));
+        let html = get("/html").await;
+        assert!(matches!(html, ArtError::Decode(DecodeError::NotAnImage)));
+        assert_eq!(html.user_message(), "cover not loaded: the cover is unreadable: not a PNG or JPEG image");
+        // While the Web API is local, nothing is fetched from the internet.
+        assert!(matches!(get("https://i.scdn.co/image/x").await, ArtError::Refused(_)));
+        assert!(matches!(get("file:///etc/passwd").await, ArtError::Refused(_)));
+        // Last: the one-thread server sleeps on it past the client's timeout.
+        assert!(matches!(get("/slow").await, ArtError::Timeout(_)));
+        // Failures are never cached.
+        assert!(!dir.exists() || std::fs::read_dir(&dir).unwrap().count() == 0);
+        assert!(is_loopback_url("http://127.0.0.1:9/v1") && is_loopback_url("http://[::1]:9"));
+        assert!(!is_loopback_url("https://api.spotify.com"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
