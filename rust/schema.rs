@@ -87,6 +87,7 @@ channels! {
     Palette5R => "palette5_r", "ratio", "0 – 1", "Red of swatch 5 of the cover's palette (by share, largest first).";
     Palette5G => "palette5_g", "ratio", "0 – 1", "Green of swatch 5 of the cover's palette (by share, largest first).";
     Palette5B => "palette5_b", "ratio", "0 – 1", "Blue of swatch 5 of the cover's palette (by share, largest first).";
+    SectionChanged => "section_changed", "pulse", "0/1", "1 for exactly one cook when `section` changes within an item.";
 }
 
 /// Number of CHOP channels.

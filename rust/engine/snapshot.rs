@@ -321,6 +321,8 @@ impl Snapshot {
         // The targets; readers glide to them (see `art::Glide`).
         let art = Channel::ArtR as usize;
         out[art..art + self.art.values.len()].copy_from_slice(&self.art.values);
+        // Like `beat`: depends on what each reader saw last.
+        out[Channel::SectionChanged as usize] = 0.0;
         frame
     }
 

@@ -42,6 +42,8 @@ pub struct Instance {
     pinned: Arc<Snapshot>,
     channels: [f32; CHANNEL_COUNT],
     last_track_seq: Option<u64>,
+    /// The item and section of the last cook, for `section_changed`.
+    last_section: Option<(u64, f32)>,
     /// The `beat` pulse's memory of the last beat this reader saw.
     beat_edge: BeatEdge,
     /// The tempo channels of the last cook.
@@ -76,6 +78,7 @@ impl Instance {
             pinned: inactive_snapshot(),
             channels: [0.0; CHANNEL_COUNT],
             last_track_seq: None,
+            last_section: None,
             beat_edge: BeatEdge::default(),
             tempo: TempoFrame::default(),
             glide: Glide::default(),
@@ -167,6 +170,11 @@ impl Instance {
         let changed = self.last_track_seq.is_some_and(|last| last != seq);
         self.last_track_seq = Some(seq);
         self.channels[Channel::TrackChanged as usize] = f32::from(u8::from(changed));
+        // A new item starting at another section is a track change, not a section change.
+        let section = (seq, self.channels[Channel::Section as usize]);
+        let section_changed = self.last_section.is_some_and(|(s, v)| s == seq && v != section.1);
+        self.last_section = Some(section);
+        self.channels[Channel::SectionChanged as usize] = f32::from(u8::from(section_changed));
         let beat = self.beat_edge.update(self.tempo.key, self.tempo.point.map(|p| p.beat));
         self.channels[Channel::Beat as usize] = f32::from(u8::from(beat));
     }
@@ -429,6 +437,7 @@ mod tests {
         let mut pulses = 0;
         let start = Instant::now();
         let mut last = 0.0;
+        let (mut sections, mut last_section, mut section_value) = (0, 0.0, 0.0);
         while start.elapsed() < Duration::from_secs(6) {
             i.cook(Instant::now());
             let v = i.channels()[Channel::TrackChanged as usize];
@@ -437,9 +446,19 @@ mod tests {
                 pulses += 1;
             }
             last = v;
+            let s = i.channels()[Channel::SectionChanged as usize];
+            let section = i.channels()[Channel::Section as usize];
+            assert!(s == 0.0 || last_section == 0.0, "section_changed held for two cooks");
+            assert!(
+                s == 0.0 || (section != section_value && v == 0.0),
+                "section_changed without a new section"
+            );
+            sections += usize::from(s == 1.0);
+            (last_section, section_value) = (s, section);
             std::thread::sleep(Duration::from_millis(2));
         }
         assert!(pulses >= 1, "no track change in 600 simulated seconds");
+        assert!(sections >= 1, "no section change in 600 simulated seconds");
         assert!(!i.snapshot().row(Row::Source).is_empty());
     }
 
