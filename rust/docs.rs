@@ -4,8 +4,8 @@
 use std::fmt::Write;
 
 use crate::schema::{
-    ParamKind, Status, CHANNELS, DEVICE_COLUMNS, INFOS, PARAMS, QUEUE_COLUMNS, RECENT_COLUMNS, ROWS,
-    STATUS_FIELDS,
+    ParamKind, Status, CHANNELS, DEVICE_COLUMNS, INFOS, PALETTE_COLUMNS, PARAMS, QUEUE_COLUMNS,
+    RECENT_COLUMNS, ROWS, STATUS_FIELDS,
 };
 
 /// Every generated block, by the name used in its `<!-- generated:NAME -->` markers.
@@ -49,6 +49,7 @@ pub fn tables() -> String {
     let _ = writeln!(out, "| Recently played | {} |", join(RECENT_COLUMNS));
     let _ = writeln!(out, "| Devices | {} |", join(DEVICE_COLUMNS));
     let _ = writeln!(out, "| Status | `field`, `value`; fields {} |", join(STATUS_FIELDS));
+    let _ = writeln!(out, "| Palette | {} (five rows, the largest share first) |", join(PALETTE_COLUMNS));
     out
 }
 

@@ -67,6 +67,27 @@ channels! {
     Shuffle => "shuffle", "bool", "0/1", "1 while shuffle is on.";
     Repeat => "repeat", "code", "0 – 2", "Repeat mode: 0 off, 1 context (the playlist or album), 2 track.";
     IsEpisode => "is_episode", "bool", "0/1", "1 while the item is a podcast episode.";
+    ArtR => "art_r", "ratio", "0 – 1", "Red of the cover's dominant colour (sRGB); glides over Colorfade when the item changes.";
+    ArtG => "art_g", "ratio", "0 – 1", "Green of the cover's dominant colour (sRGB).";
+    ArtB => "art_b", "ratio", "0 – 1", "Blue of the cover's dominant colour (sRGB).";
+    ArtBrightness => "art_brightness", "ratio", "0 – 1", "Mean perceived lightness of the cover (Oklab L): 0 black, 1 white.";
+    ArtSaturation => "art_saturation", "ratio", "0 – 1", "Mean colourfulness of the cover (Oklab chroma; 1 ≈ a pure primary).";
+    Palette1R => "palette1_r", "ratio", "0 – 1", "Red of the cover's most common colour.";
+    Palette1G => "palette1_g", "ratio", "0 – 1", "Green of the cover's most common colour.";
+    Palette1B => "palette1_b", "ratio", "0 – 1", "Blue of the cover's most common colour.";
+    Palette2R => "palette2_r", "ratio", "0 – 1", "Red of swatch 2 of the cover's palette (by share, largest first).";
+    Palette2G => "palette2_g", "ratio", "0 – 1", "Green of swatch 2 of the cover's palette (by share, largest first).";
+    Palette2B => "palette2_b", "ratio", "0 – 1", "Blue of swatch 2 of the cover's palette (by share, largest first).";
+    Palette3R => "palette3_r", "ratio", "0 – 1", "Red of swatch 3 of the cover's palette (by share, largest first).";
+    Palette3G => "palette3_g", "ratio", "0 – 1", "Green of swatch 3 of the cover's palette (by share, largest first).";
+    Palette3B => "palette3_b", "ratio", "0 – 1", "Blue of swatch 3 of the cover's palette (by share, largest first).";
+    Palette4R => "palette4_r", "ratio", "0 – 1", "Red of swatch 4 of the cover's palette (by share, largest first).";
+    Palette4G => "palette4_g", "ratio", "0 – 1", "Green of swatch 4 of the cover's palette (by share, largest first).";
+    Palette4B => "palette4_b", "ratio", "0 – 1", "Blue of swatch 4 of the cover's palette (by share, largest first).";
+    Palette5R => "palette5_r", "ratio", "0 – 1", "Red of swatch 5 of the cover's palette (by share, largest first).";
+    Palette5G => "palette5_g", "ratio", "0 – 1", "Green of swatch 5 of the cover's palette (by share, largest first).";
+    Palette5B => "palette5_b", "ratio", "0 – 1", "Blue of swatch 5 of the cover's palette (by share, largest first).";
+    SectionChanged => "section_changed", "pulse", "0/1", "1 for exactly one cook when `section` changes within an item.";
 }
 
 /// Number of CHOP channels.
@@ -129,6 +150,7 @@ named_table! {
     ContextUri => "context_uri", "URI of the playlist, album, artist or show being played; empty when none.";
     CurrentlyPlayingType => "currently_playing_type", "`track`, `episode`, `ad` or `unknown`; empty when nothing plays.";
     AlbumArtUrlSmall => "album_art_url_small", "URL of the smallest cover image; empty when there is none.";
+    Art => "art", "The cover palette: `ok`, `loading`, `no art` (local files, ads), or why the cover failed (the last colours stay).";
 }
 
 /// Number of rows in the `Now playing` table, header excluded.
@@ -297,6 +319,8 @@ pub enum Param {
     Bpm,
     Tap,
     Pollinterval,
+    Colorfade,
+    Temposource,
 }
 
 /// Every custom parameter, in the order they are appended.
@@ -362,7 +386,7 @@ port, as a Redirect URI in your Spotify app. A fixed port needs http://127.0.0.1
         default_str: c"nowplaying",
         menu: MODE_MENU,
         help:
-            c"What the DAT lists: the current item, the queue, recent tracks, devices or the engine's status.",
+            c"What the DAT lists: the current item, the queue, recent tracks, devices, the engine's status or the cover's palette.",
         ..param(c"Mode", c"Mode", ParamKind::Menu)
     },
     ParamSpec {
@@ -404,6 +428,30 @@ port, as a Redirect URI in your Spotify app. A fixed port needs http://127.0.0.1
 while playing, every 4 to 5 while paused or idle, and just after each track's predicted end.",
         ..param(c"Pollinterval", c"Poll Interval", ParamKind::Float)
     },
+    ParamSpec {
+        families: family::CHOP,
+        default: 2.0,
+        min: 0.0,
+        max: 10.0,
+        clamp: true,
+        help: c"Seconds the art and palette channels take to glide to a new cover's colours (0 = cut).",
+        ..param(c"Colorfade", c"Color Fade", ParamKind::Float)
+    },
+    ParamSpec {
+        families: family::CHOP,
+        default_str: c"auto",
+        menu: TEMPO_SOURCE_MENU,
+        help: c"Where tempo and beats come from. Auto: the audio input when wired and locked, else Spotify, \
+else Bpm/Tap. The others use only that source (tempo_source 0 while it has nothing).",
+        ..param(c"Temposource", c"Tempo Source", ParamKind::Menu)
+    },
+];
+
+const TEMPO_SOURCE_MENU: &[MenuItem] = &[
+    MenuItem { name: c"auto", label: c"Auto" },
+    MenuItem { name: c"spotify", label: c"Spotify" },
+    MenuItem { name: c"audio", label: c"Audio" },
+    MenuItem { name: c"manual", label: c"Manual" },
 ];
 
 /// What a CPlusPlus DAT outputs (its `Mode` menu).
@@ -420,6 +468,8 @@ pub enum DatMode {
     Devices,
     /// `field | value` rows of [`STATUS_FIELDS`].
     Status,
+    /// The cover's five swatches, columns [`PALETTE_COLUMNS`].
+    Palette,
 }
 
 impl DatMode {
@@ -430,6 +480,7 @@ impl DatMode {
             "recent" => DatMode::Recent,
             "devices" => DatMode::Devices,
             "status" => DatMode::Status,
+            "palette" => DatMode::Palette,
             _ => DatMode::NowPlaying,
         }
     }
@@ -441,6 +492,7 @@ const MODE_MENU: &[MenuItem] = &[
     MenuItem { name: c"recent", label: c"Recently played" },
     MenuItem { name: c"devices", label: c"Devices" },
     MenuItem { name: c"status", label: c"Status" },
+    MenuItem { name: c"palette", label: c"Palette" },
 ];
 
 /// Columns of the `Queue` table (row 0 is this header).
@@ -451,6 +503,8 @@ pub const RECENT_COLUMNS: &[&CStr] =
     &[c"played_at", c"name", c"artists", c"album", c"duration_ms", c"uri", c"track_id", c"context_uri"];
 /// Columns of the `Devices` table.
 pub const DEVICE_COLUMNS: &[&CStr] = &[c"name", c"type", c"is_active", c"volume_percent", c"id"];
+/// Columns of the `Palette` table: rank 1 is the dominant swatch; r, g, b are sRGB 0–1.
+pub const PALETTE_COLUMNS: &[&CStr] = &[c"rank", c"hex", c"r", c"g", c"b", c"share"];
 
 /// Rows of the `Status` table (`field | value`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -466,6 +520,7 @@ pub enum StatusField {
     Errors,
     RateLimited,
     LastLatencyMs,
+    Art,
 }
 
 /// Names of the `Status` table's rows, in [`StatusField`] order.
@@ -480,6 +535,7 @@ pub const STATUS_FIELDS: &[&CStr] = &[
     c"errors",
     c"rate_limited",
     c"last_latency_ms",
+    c"art",
 ];
 
 /// The shortest `Pollinterval` accepted, in seconds: faster would only earn 429s from Spotify.
@@ -498,7 +554,11 @@ mod tests {
     fn channel_names_are_lowercase_and_unique() {
         let mut seen = std::collections::HashSet::new();
         for c in CHANNELS {
-            assert!(c.name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'), "{}", c.name);
+            assert!(
+                c.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                "{}",
+                c.name
+            );
             assert!(seen.insert(c.name), "duplicate channel {}", c.name);
             assert_eq!(c.c_name.to_str().unwrap(), c.name);
         }

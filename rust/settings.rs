@@ -9,6 +9,7 @@ use std::time::Duration;
 use crate::config::{SourceConfig, SpotifyConfig, DEFAULT_PORT};
 use crate::engine::simulator::SimConfig;
 use crate::engine::tempo::tap::{MAX_BPM, MIN_BPM};
+use crate::engine::tempo::TempoPreference;
 use crate::schema::{DatMode, Param, ParamKind, MIN_POLL_INTERVAL_S, PARAMS};
 
 /// The raw value of every parameter, in [`PARAMS`] order.
@@ -88,6 +89,10 @@ pub struct Settings {
     pub dat_mode: DatMode,
     /// Manual tempo (the `Bpm` parameter), within `MIN_BPM`–`MAX_BPM`.
     pub bpm: f64,
+    /// Seconds the palette channels glide over (`Colorfade`), 0 – 10.
+    pub color_fade: f64,
+    /// Where tempo comes from (`Temposource`).
+    pub tempo_preference: TempoPreference,
 }
 
 impl Settings {
@@ -118,6 +123,16 @@ impl Settings {
             },
             dat_mode: DatMode::from_token(values.menu(Param::Mode)),
             bpm: if bpm.is_finite() { bpm.clamp(MIN_BPM, MAX_BPM) } else { 120.0 },
+            color_fade: {
+                let fade = values.number(Param::Colorfade);
+                let spec = &PARAMS[Param::Colorfade as usize];
+                if fade.is_finite() {
+                    fade.clamp(spec.min, spec.max)
+                } else {
+                    spec.default
+                }
+            },
+            tempo_preference: TempoPreference::from_token(values.menu(Param::Temposource)),
         }
     }
 

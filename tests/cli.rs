@@ -39,6 +39,55 @@ fn demo_json_streams_frames_through_the_plugin() {
     assert!((3.0..7.0).contains(&position), "position {position} after ~1.5 s at speed 4");
 }
 
+/// The simulator's covers reach `demo --json`: the palette channels change with each track and
+/// glide between covers instead of jumping.
+#[test]
+fn demo_json_palette_changes_with_each_track_and_glides() {
+    let out = td_spotify()
+        .args(["demo", "--json", "--seconds", "6", "--speed", "120", "--fps", "30", "--colorfade", "0.6"])
+        .args(["--seed", "3"])
+        .output()
+        .expect("run td-spotify demo");
+    assert!(out.status.success(), "demo failed: {}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).expect("UTF-8 output");
+    let frames: Vec<(u64, [f64; 3])> = stdout
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+            let c = &v["channels"];
+            for i in 1..=5 {
+                for k in ["r", "g", "b"] {
+                    let x = c[format!("palette{i}_{k}")].as_f64().unwrap();
+                    assert!((0.0..=1.0).contains(&x), "palette{i}_{k} = {x}");
+                }
+            }
+            let count = c["track_count"].as_f64().unwrap() as u64;
+            (count, ["art_r", "art_g", "art_b"].map(|k| c[k].as_f64().unwrap()))
+        })
+        .collect();
+    // The colour each track settled on (its last frame), per track.
+    let mut settled: Vec<(u64, [f64; 3])> = Vec::new();
+    for &(count, rgb) in &frames {
+        match settled.last_mut() {
+            Some(last) if last.0 == count => last.1 = rgb,
+            _ => settled.push((count, rgb)),
+        }
+    }
+    assert!(settled.len() >= 3, "only {} track(s) in 6 s at speed 120", settled.len());
+    for pair in settled.windows(2) {
+        assert_ne!(pair[0].1, pair[1].1, "tracks {} and {} share a colour", pair[0].0, pair[1].0);
+    }
+    // Between two settled colours the channels pass through colours of neither: a glide.
+    let gliding = frames
+        .iter()
+        .filter(|(count, rgb)| {
+            let i = settled.iter().position(|s| s.0 == *count).unwrap();
+            i > 0 && *rgb != settled[i].1 && *rgb != settled[i - 1].1
+        })
+        .count();
+    assert!(gliding >= 5, "only {gliding} frame(s) between colours: the palette jumps");
+}
+
 #[test]
 fn demo_refuses_a_bad_frame_rate() {
     let out = td_spotify().args(["demo", "--fps", "0"]).output().unwrap();

@@ -181,7 +181,7 @@ async fn a_403_on_audio_features_is_asked_once_and_tempo_falls_back() {
     // With Bpm set, the manual clock drives tempo.
     let manual = LiveTempo {
         manual: Some(BeatReading { tempo: 100.0, point: Default::default(), key: 0 }),
-        audio: None,
+        ..LiveTempo::default()
     };
     let frame = last.channels_with(Instant::now(), &manual, &mut out);
     assert_eq!(frame.source, TempoSource::Manual);

@@ -160,6 +160,7 @@ fn to_item(item: &PlayableItem, playing_type: Option<PlayingType>) -> Item {
         album,
         album_art_url: largest,
         album_art_url_small: smallest,
+        palette_art_url: palette_sized(images),
         duration_ms: to_ms(item.duration_ms),
         // Tempo-like data comes from other endpoints (the features cache), not from here.
         ..Item::default()
@@ -185,6 +186,19 @@ fn largest_and_smallest(images: &[Image]) -> (Option<String>, Option<String>) {
     let url = |i: Option<&&Image>| i.and_then(|i| i.url.clone());
     (url(largest), url(smallest))
 }
+
+/// The smallest image at least [`PALETTE_MIN_PX`] wide (enough detail for five swatches, little
+/// to download); else the largest there is. Unsized images count as large enough.
+fn palette_sized(images: &[Image]) -> Option<String> {
+    let width = |i: &Image| i.width.filter(|w| w.is_finite()).unwrap_or(f64::MAX);
+    let usable = images.iter().filter(|i| i.url.as_deref().is_some_and(|u| !u.is_empty()));
+    let big_enough =
+        usable.clone().filter(|i| width(i) >= PALETTE_MIN_PX).min_by(|a, b| width(a).total_cmp(&width(b)));
+    big_enough.or_else(|| usable.max_by(|a, b| width(a).total_cmp(&width(b)))).and_then(|i| i.url.clone())
+}
+
+/// Narrowest cover the palette is taken from, in pixels.
+const PALETTE_MIN_PX: f64 = 300.0;
 
 /// Milliseconds from a JSON number: negative, fractional or absurd values are tamed.
 fn to_ms(value: Option<f64>) -> u64 {
@@ -241,6 +255,7 @@ mod tests {
             item.album_art_url_small.as_deref(),
             Some("https://i.scdn.co/image/ab67616d00004851small")
         );
+        assert_eq!(item.palette_art_url.as_deref(), Some("https://i.scdn.co/image/ab67616d00001e02medium"));
         assert!(p.is_playing && p.shuffle);
         assert_eq!(p.repeat, Repeat::Context);
         assert_eq!(p.progress_ms, 44_272);
@@ -262,6 +277,8 @@ mod tests {
         assert_eq!(item.album, "");
         assert_eq!(item.album_art_url.as_deref(), Some("https://i.scdn.co/image/episode640"));
         assert_eq!(item.album_art_url_small.as_deref(), Some("https://i.scdn.co/image/episode64"));
+        // No 300 px image: the palette takes the smallest that is large enough.
+        assert_eq!(item.palette_art_url.as_deref(), Some("https://i.scdn.co/image/episode640"));
         assert_eq!(p.device.unwrap().volume_percent, None);
     }
 
@@ -335,6 +352,17 @@ mod tests {
         assert_eq!(largest_and_smallest(&[]), (None, None));
         let blank = [Image { url: Some(String::new()), ..Image::default() }];
         assert_eq!(largest_and_smallest(&blank), (None, None));
+    }
+
+    #[test]
+    fn palette_takes_the_smallest_image_of_300_px_or_more() {
+        let sized = [image("l", Some(640.0)), image("m", Some(300.0)), image("s", Some(64.0))];
+        assert_eq!(palette_sized(&sized).as_deref(), Some("m"));
+        let small = [image("a", Some(64.0)), image("b", Some(160.0))];
+        assert_eq!(palette_sized(&small).as_deref(), Some("b"));
+        let unsized_images = [image("u", None), image("s", Some(64.0))];
+        assert_eq!(palette_sized(&unsized_images).as_deref(), Some("u"));
+        assert_eq!(palette_sized(&[]), None);
     }
 
     #[test]

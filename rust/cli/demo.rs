@@ -30,6 +30,9 @@ pub struct DemoArgs {
     /// Cooks per second.
     #[arg(long, default_value_t = 60.0)]
     pub fps: f64,
+    /// Seconds the palette channels glide to a new cover's colours (the `Colorfade` parameter).
+    #[arg(long, default_value_t = 2.0)]
+    pub colorfade: f64,
 }
 
 pub fn run(args: &DemoArgs) -> Result<(), Box<dyn Error>> {
@@ -53,6 +56,7 @@ fn cook(args: &DemoArgs) -> Result<(), Box<dyn Error>> {
     host.set_par("Source", ParValue::Text("Simulator".into()));
     host.set_par("Simseed", ParValue::Number(f64::from(args.seed)));
     host.set_par("Simspeed", ParValue::Number(args.speed));
+    host.set_par("Colorfade", ParValue::Number(args.colorfade));
     let frame_time = Duration::from_secs_f64(1.0 / args.fps);
     let tty = std::io::stdout().is_terminal() && !args.json;
     let start = Instant::now();
@@ -138,6 +142,7 @@ fn live_view(frame: &Frame<'_>, elapsed: Duration, out: &mut String) {
         "·".repeat(width - filled),
         progress * 100.0
     );
+    swatches(frame, out);
     let _ = writeln!(out, "CHOP channels\x1b[K");
     for (name, value) in frame.names.iter().zip(frame.values) {
         let _ = writeln!(out, "  {name:<16} {value:>12.4}\x1b[K");
@@ -152,6 +157,22 @@ fn live_view(frame: &Frame<'_>, elapsed: Duration, out: &mut String) {
         }
     }
     out.push_str("\x1b[J");
+}
+
+/// The cover's five swatches as coloured blocks (24-bit colour), as they glide.
+fn swatches(frame: &Frame<'_>, out: &mut String) {
+    out.push_str("Palette  ");
+    for i in 1..=5 {
+        let [r, g, b] = ["r", "g", "b"]
+            .map(|c| (value_of(frame, &format!("palette{i}_{c}")).clamp(0.0, 1.0) * 255.0).round() as u8);
+        let _ = write!(out, "\x1b[48;2;{r};{g};{b}m        \x1b[0m ");
+    }
+    let _ = writeln!(
+        out,
+        " brightness {:.2}  saturation {:.2}\x1b[K\n\x1b[K",
+        value_of(frame, "art_brightness"),
+        value_of(frame, "art_saturation")
+    );
 }
 
 /// One line per second when the output is not a terminal.

@@ -142,11 +142,16 @@ pub fn run(args: &NowArgs) -> Result<(), Box<dyn Error>> {
 }
 
 /// A reader's view of successive snapshots, like one operator's.
-#[derive(Default)]
 struct Reader {
     last_published: Option<Instant>,
     last_track_seq: Option<u64>,
     channels: [f32; CHANNEL_COUNT],
+}
+
+impl Default for Reader {
+    fn default() -> Self {
+        Reader { last_published: None, last_track_seq: None, channels: [0.0; CHANNEL_COUNT] }
+    }
 }
 
 impl Reader {

@@ -27,6 +27,7 @@
 mod doorbell;
 mod latest;
 pub mod os_thread;
+pub mod art;
 pub mod playback;
 pub mod poller;
 mod registry;
@@ -139,9 +140,10 @@ impl Engine {
         let (tx, rx) = crossbeam_channel::bounded(COMMAND_CAPACITY);
         let (bell, door) = doorbell::doorbell().map_err(EngineError::Spawn)?;
         let thread_shared = Arc::clone(&shared);
+        let art_config = config.clone();
         ENGINE_THREADS.fetch_add(1, Ordering::Relaxed);
         let thread = os_thread::spawn("td-spotify-engine", move || {
-            run(&thread_shared, rx, door, make);
+            run(&thread_shared, rx, door, &art_config, make);
             if !thread_shared.shutdown.load(Ordering::Acquire) {
                 thread_shared.dead.store(true, Ordering::Release);
             }
@@ -232,12 +234,30 @@ fn make_source(config: &SourceConfig, now: Instant) -> Box<dyn Source> {
     }
 }
 
+/// The cover downloader for `config`: covers are cached under `art/` of the token folder when
+/// one is set, else of the per-user cache directory. Built on the engine thread: loading TLS
+/// roots is no work for TouchDesigner's main thread.
+fn art_worker(config: &SourceConfig) -> art::ArtWorker {
+    use art::fetch::{is_loopback_url, Fetcher, Limits};
+    let fetcher = match config {
+        // The simulator's covers are in memory.
+        SourceConfig::Simulator(_) => Err("the simulator has no cover URLs".to_owned()),
+        SourceConfig::Spotify(spotify) => {
+            let cache = spotify.cache_dir.as_ref().map(|d| d.join("art")).or_else(Fetcher::default_cache_dir);
+            Fetcher::new(cache, Limits::default(), !is_loopback_url(&spotify.api_url))
+                .map_err(|e| e.to_string())
+        }
+    };
+    art::ArtWorker::new(fetcher)
+}
+
 /// The engine thread's body: builds the runtime, runs the loop until told to stop, then shuts
 /// the runtime down without waiting for its blocking pool.
 fn run(
     shared: &Shared,
     commands: Receiver<Command>,
     door: Door,
+    config: &SourceConfig,
     make: impl FnOnce(Instant) -> Box<dyn Source>,
 ) {
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -271,7 +291,7 @@ fn run(
                 () = async {
                     // Built inside the runtime: sources may create runtime-bound resources.
                     let source = make(Instant::now());
-                    engine_loop(shared, &wake, &commands, source).await;
+                    engine_loop(shared, &wake, &commands, source, art_worker(config)).await;
                 } => {}
             }
         });
@@ -303,6 +323,7 @@ async fn engine_loop(
     wake: &Notify,
     commands: &Receiver<Command>,
     mut source: Box<dyn Source>,
+    mut art: art::ArtWorker,
 ) {
     let mut publisher = Publisher::new(source.name());
     let mut pulse_note: Option<String> = None;
@@ -326,10 +347,18 @@ async fn engine_loop(
             () = wake.notified() => continue,
         };
         let next_poll = update.next_poll;
-        publisher.publish(shared, update, pulse_note.take());
-        tokio::select! {
-            () = tokio::time::sleep_until(next_poll.into()) => {}
-            () = wake.notified() => {}
+        if publisher.absorb(update, pulse_note.take()) {
+            // A new item: ask for its cover (the answer arrives below, off the cook path).
+            let cover = publisher.last.item.as_ref().map_or(art::Cover::None, |item| source.cover(item));
+            art.request(cover);
+        }
+        publisher.publish(shared, art.view());
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep_until(next_poll.into()) => break,
+                () = wake.notified() => break,
+                () = art.next() => publisher.publish(shared, art.view()),
+            }
         }
     }
 }
@@ -371,13 +400,16 @@ impl Publisher {
         self.stats_base = self.stats_raw;
     }
 
-    fn publish(&mut self, shared: &Shared, update: Update, note: Option<String>) {
+    /// Takes in an update; returns whether a new item started.
+    fn absorb(&mut self, update: Update, note: Option<String>) -> bool {
+        let mut new_item = false;
         if let Some(playback) = update.playback {
             match (&playback.item, &self.last_item) {
                 (Some(new), Some(old)) if new.same_item(old) => {}
                 (Some(_), _) => {
                     self.track_seq += 1;
                     self.track_count += 1;
+                    new_item = true;
                 }
                 (None, _) => {}
             }
@@ -394,8 +426,14 @@ impl Publisher {
         if let Some(note) = note {
             self.state.warning.get_or_insert(note);
         }
-        let snapshot =
+        new_item
+    }
+
+    /// Publishes what it knows, with the palette `art`.
+    fn publish(&mut self, shared: &Shared, art: &art::ArtView) {
+        let mut snapshot =
             Snapshot::build(self.source, self.last.clone(), &self.state, self.track_seq, self.track_count);
+        snapshot.set_art(art);
         let old = shared.snapshot.swap(Arc::new(snapshot));
         self.graveyard.push(old);
         // Only the graveyard holds these now, so no reader can be the one to free them.

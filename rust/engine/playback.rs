@@ -64,6 +64,8 @@ pub struct Item {
     pub album_art_url: Option<String>,
     /// Smallest cover image.
     pub album_art_url_small: Option<String>,
+    /// The cover the palette is taken from: the smallest image at least 300 px wide.
+    pub palette_art_url: Option<String>,
     pub duration_ms: u64,
     pub features: Option<Features>,
     /// Beats, bars, sections and segments, when known (shared: it is large and never changes).

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use super::art::{self, Cover};
 use super::playback::{Device, Features, Item, ItemKind, Playback};
 use super::snapshot::{EngineState, Lists};
 use super::source::{BoxFuture, Pulse, Source, Update};
@@ -220,6 +221,7 @@ impl Timeline {
             album: format!("Simulated Sessions Vol. {}", index / 4 + 1),
             album_art_url: Some(format!("https://example.invalid/sim/{index}/640.jpg")),
             album_art_url_small: Some(format!("https://example.invalid/sim/{index}/64.jpg")),
+            palette_art_url: Some(format!("https://example.invalid/sim/{index}/300.jpg")),
             duration_ms: rng.gen_range(150_000..300_000),
             features: Some(features),
             analysis: None,
@@ -467,6 +469,17 @@ fn unix_ms() -> i64 {
 impl Source for Simulator {
     fn name(&self) -> &'static str {
         "simulator"
+    }
+
+    /// A made-up cover per track, encoded as PNG in memory: the palette channels change with
+    /// every simulated track, through the same decoder as Spotify's covers, with no network.
+    fn cover(&self, item: &Item) -> Cover {
+        // FNV-1a of the URI: stable across builds, distinct per track.
+        let seed = item
+            .uri
+            .bytes()
+            .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+        Cover::Image(art::simulated_cover(seed).into())
     }
 
     fn poll(&mut self, now: Instant) -> BoxFuture<'_, Update> {

@@ -8,6 +8,7 @@ use std::ffi::CString;
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::art::ArtView;
 use super::playback::{ItemKind, Playback};
 use super::tempo::{self, LiveTempo, TempoFrame};
 use crate::schema::{Channel, Row, Status, StatusField, CHANNEL_COUNT, ROW_COUNT, STATUS_FIELDS};
@@ -40,6 +41,8 @@ pub struct Snapshot {
     pub status_rows: Vec<CString>,
     /// One line for the operator's info popup: status, item, source, requests.
     pub summary: CString,
+    /// The cover's palette: target colours, since when, and the `Palette` table.
+    pub art: ArtView,
 }
 
 /// A table body: one `Vec` of cells per row, in the columns of its mode.
@@ -242,7 +245,15 @@ impl Snapshot {
             published_at: Instant::now(),
             lists: Arc::clone(&state.lists),
             status_rows: status_rows.into_iter().map(to_cstring).collect(),
+            art: ArtView::default(),
         }
+    }
+
+    /// Attaches the engine's palette, with its `art` rows.
+    pub fn set_art(&mut self, art: &ArtView) {
+        self.art = art.clone();
+        self.rows[Row::Art as usize].clone_from(&art.state);
+        self.status_rows[StatusField::Art as usize].clone_from(&art.state);
     }
 
     /// Fills `out` with every channel's value at `now`, with no audio input and no manual tempo.
@@ -307,6 +318,11 @@ impl Snapshot {
         set(Channel::Repeat, f64::from(p.repeat.code()));
         let episode = p.item.as_ref().is_some_and(|i| i.kind == ItemKind::Episode);
         set(Channel::IsEpisode, f64::from(u8::from(episode)));
+        // The targets; readers glide to them (see `art::Glide`).
+        let art = Channel::ArtR as usize;
+        out[art..art + self.art.values.len()].copy_from_slice(&self.art.values);
+        // Like `beat`: depends on what each reader saw last.
+        out[Channel::SectionChanged as usize] = 0.0;
         frame
     }
 
@@ -425,7 +441,7 @@ mod tests {
         let mut out = [1.0; CHANNEL_COUNT];
         let live = LiveTempo {
             manual: Some(tempo::BeatReading { tempo: 120.0, point: Default::default(), key: 0 }),
-            audio: None,
+            ..LiveTempo::default()
         };
         s.channels_with(Instant::now(), &live, &mut out);
         assert!(out.iter().all(|&v| v == 0.0));

@@ -4,7 +4,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Instant;
 
-use super::playback::Playback;
+use super::art::Cover;
+use super::playback::{Item, Playback};
 use super::snapshot::EngineState;
 use crate::config::SourceConfig;
 
@@ -40,6 +41,12 @@ pub trait Source: Send {
 
     /// Observes playback now. Must not hang: every request it makes has a timeout.
     fn poll(&mut self, now: Instant) -> BoxFuture<'_, Update>;
+
+    /// The cover of `item`, for the palette; the default is the image Spotify lists for it.
+    /// Called on the engine's thread when the item changes.
+    fn cover(&self, item: &Item) -> Cover {
+        Cover::of(item)
+    }
 
     /// Reacts to a pulse; the default ignores it and says so.
     fn pulse(&mut self, pulse: Pulse) -> BoxFuture<'_, Option<String>> {

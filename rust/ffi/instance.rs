@@ -9,6 +9,7 @@ use std::ffi::{c_char, CStr, CString};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::engine::art::Glide;
 use crate::engine::snapshot::Snapshot;
 use crate::engine::source::Pulse;
 use crate::engine::tempo::audio::{AudioError, AudioInput};
@@ -16,8 +17,8 @@ use crate::engine::tempo::tap::ManualClock;
 use crate::engine::tempo::{BeatEdge, BeatReading, LiveTempo, TempoFrame};
 use crate::engine::{self, Engine};
 use crate::schema::{
-    Channel, DatMode, Info, Status, CHANNEL_COUNT, DEVICE_COLUMNS, QUEUE_COLUMNS, RECENT_COLUMNS, ROWS,
-    STATUS_FIELDS,
+    Channel, DatMode, Info, Status, CHANNEL_COUNT, DEVICE_COLUMNS, PALETTE_COLUMNS, QUEUE_COLUMNS,
+    RECENT_COLUMNS, ROWS, STATUS_FIELDS,
 };
 use crate::settings::{ParamValues, Settings};
 
@@ -41,12 +42,16 @@ pub struct Instance {
     pinned: Arc<Snapshot>,
     channels: [f32; CHANNEL_COUNT],
     last_track_seq: Option<u64>,
+    /// The item and section of the last cook, for `section_changed`.
+    last_section: Option<(u64, f32)>,
     /// The `beat` pulse's memory of the last beat this reader saw.
     beat_edge: BeatEdge,
     /// The tempo channels of the last cook.
     tempo: TempoFrame,
     /// `Bpm` and `Tap`.
     manual: ManualClock,
+    /// The palette channels' glide towards the snapshot's colours.
+    glide: Glide,
     /// The CHOP's audio input and its beat tracker, from the first audio on.
     audio: Option<AudioInput>,
     /// Why the audio input is not used (start failed); cleared when the sample rate changes.
@@ -73,8 +78,10 @@ impl Instance {
             pinned: inactive_snapshot(),
             channels: [0.0; CHANNEL_COUNT],
             last_track_seq: None,
+            last_section: None,
             beat_edge: BeatEdge::default(),
             tempo: TempoFrame::default(),
+            glide: Glide::default(),
             audio: None,
             audio_error: None,
             local_error: None,
@@ -167,12 +174,23 @@ impl Instance {
         let live = LiveTempo {
             audio: self.audio.as_mut().filter(|a| a.connected(now)).map(|a| a.reading(now)),
             manual: Some(BeatReading { tempo: self.manual.tempo(), point: self.manual.at(now), key: 0 }),
+            preference: self.settings.tempo_preference,
         };
         self.tempo = self.pinned.channels_with(now, &live, &mut self.channels);
+        if self.pinned.status != Status::Inactive {
+            let shown = self.glide.at(&self.pinned.art, now, self.settings.color_fade);
+            let art = Channel::ArtR as usize;
+            self.channels[art..art + shown.len()].copy_from_slice(shown);
+        }
         let seq = self.pinned.track_seq;
         let changed = self.last_track_seq.is_some_and(|last| last != seq);
         self.last_track_seq = Some(seq);
         self.channels[Channel::TrackChanged as usize] = f32::from(u8::from(changed));
+        // A new item starting at another section is a track change, not a section change.
+        let section = (seq, self.channels[Channel::Section as usize]);
+        let section_changed = self.last_section.is_some_and(|(s, v)| s == seq && v != section.1);
+        self.last_section = Some(section);
+        self.channels[Channel::SectionChanged as usize] = f32::from(u8::from(section_changed));
         let beat = self.beat_edge.update(self.tempo.key, self.tempo.point.map(|p| p.beat));
         self.channels[Channel::Beat as usize] = f32::from(u8::from(beat));
     }
@@ -245,6 +263,7 @@ impl Instance {
         match mode {
             DatMode::Queue => (QUEUE_COLUMNS, &lists.queue),
             DatMode::Recent => (RECENT_COLUMNS, &lists.recent),
+            DatMode::Palette => (PALETTE_COLUMNS, &self.pinned.art.table),
             _ => (DEVICE_COLUMNS, &lists.devices),
         }
     }
@@ -501,6 +520,7 @@ mod tests {
         let mut pulses = 0;
         let start = Instant::now();
         let mut last = 0.0;
+        let (mut sections, mut last_section, mut section_value) = (0, 0.0, 0.0);
         while start.elapsed() < Duration::from_secs(6) {
             i.cook(Instant::now());
             let v = i.channels()[Channel::TrackChanged as usize];
@@ -509,9 +529,19 @@ mod tests {
                 pulses += 1;
             }
             last = v;
+            let s = i.channels()[Channel::SectionChanged as usize];
+            let section = i.channels()[Channel::Section as usize];
+            assert!(s == 0.0 || last_section == 0.0, "section_changed held for two cooks");
+            assert!(
+                s == 0.0 || (section != section_value && v == 0.0),
+                "section_changed without a new section"
+            );
+            sections += usize::from(s == 1.0);
+            (last_section, section_value) = (s, section);
             std::thread::sleep(Duration::from_millis(2));
         }
         assert!(pulses >= 1, "no track change in 600 simulated seconds");
+        assert!(sections >= 1, "no section change in 600 simulated seconds");
         assert!(!i.snapshot().row(Row::Source).is_empty());
     }
 

@@ -517,6 +517,8 @@ const PromisedPar kPromised[] = {
     {"Bpm", "Float", TDS_FAMILY_CHOP},
     {"Tap", "Pulse", TDS_FAMILY_CHOP},
     {"Mode", "Menu", TDS_FAMILY_DAT},
+    {"Colorfade", "Float", TDS_FAMILY_CHOP},
+    {"Temposource", "Menu", TDS_FAMILY_CHOP},
 };
 
 const RecordedPar* find_par(const HostParameters& page, const char* name) {
@@ -548,12 +550,12 @@ void check_promised_parameters(const char* who, uint32_t family, const HostParam
               source->menu_names.size());
     }
     if (const RecordedPar* mode = find_par(page, "Mode")) {
-        const std::vector<std::string> want = {"nowplaying", "queue", "recent", "devices", "status"};
+        const std::vector<std::string> want = {"nowplaying", "queue", "recent", "devices", "status", "palette"};
         std::string got;
         for (const std::string& m : mode->menu_names) {
             got += (got.empty() ? "" : ", ") + m;
         }
-        CHECK(mode->menu_names == want, "%s: Mode menu is %s, want nowplaying, queue, recent, devices, status", who,
+        CHECK(mode->menu_names == want, "%s: Mode menu is %s, want nowplaying, queue, recent, devices, status, palette", who,
               got.c_str());
         CHECK(mode->default_string == "nowplaying", "%s: Mode defaults to '%s'", who, mode->default_string.c_str());
         for (const std::string& label : mode->menu_labels) {
@@ -1046,7 +1048,7 @@ void run_modes(World& w) {
     const std::vector<int> earlier = neighbours(e, seed, current, true);
     note("--- DAT modes while track %d plays", current);
     std::string device;
-    for (const char* mode : {"nowplaying", "queue", "recent", "devices", "status", "nowplaying"}) {
+    for (const char* mode : {"nowplaying", "queue", "recent", "devices", "status", "palette", "nowplaying"}) {
         CHECK(w.dat_inputs.set_string("Mode", mode), "the DAT's Mode menu has no '%s'", mode);
         w.dat_run->cook();  // applies the new mode: may allocate, like any parameter change
         alloc_count_begin();
@@ -1146,6 +1148,25 @@ void run_modes(World& w) {
             for (int r = 1; r < d.rows && static_cast<size_t>(r) <= earlier.size(); ++r) {
                 check_track(r, earlier[static_cast<size_t>(r) - 1]);
             }
+        } else if (strcmp(mode, "palette") == 0) {
+            // Five swatches of the simulated cover, largest share first, hex matching r, g, b.
+            CHECK(items == 5, "Mode palette: %d swatch(es), want 5", items);
+            double total = 0, last = 2;
+            for (int r = 1; r < d.rows; ++r) {
+                const double share = atof(cell(r, col("share")).c_str());
+                CHECK(cell(r, col("rank")) == std::to_string(r), "Mode palette row %d: rank '%s'", r,
+                      cell(r, col("rank")).c_str());
+                CHECK(share <= last, "Mode palette row %d: share %f after %f", r, share, last);
+                last = share;
+                total += share;
+                char hex[8];
+                snprintf(hex, sizeof hex, "#%02x%02x%02x", static_cast<int>(atof(cell(r, col("r")).c_str()) * 255 + 0.5),
+                         static_cast<int>(atof(cell(r, col("g")).c_str()) * 255 + 0.5),
+                         static_cast<int>(atof(cell(r, col("b")).c_str()) * 255 + 0.5));
+                CHECK(cell(r, col("hex")) == hex, "Mode palette row %d: hex '%s', r g b say %s", r,
+                      cell(r, col("hex")).c_str(), hex);
+            }
+            CHECK(total > 0.999 && total < 1.001, "Mode palette: shares add up to %f, want 1", total);
         } else {
             CHECK(items >= 1, "Mode devices: no device");
             bool playing_device = false;

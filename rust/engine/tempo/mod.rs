@@ -57,12 +57,41 @@ pub struct ApiTempo {
     pub onset_loudness: Option<(f64, f64)>,
 }
 
+/// Which source the artist wants tempo from (the `Temposource` menu).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TempoPreference {
+    /// The audio input when wired and locked (it is what the room hears), else Spotify's
+    /// analysis, else the manual clock.
+    #[default]
+    Auto,
+    /// Only Spotify's analysis (or the simulator's).
+    Spotify,
+    /// Only the audio input's tracker.
+    Audio,
+    /// Only `Bpm` and `Tap`.
+    Manual,
+}
+
+impl TempoPreference {
+    /// The preference for a `Temposource` menu token; unknown tokens fall back to Auto.
+    pub fn from_token(token: &str) -> TempoPreference {
+        match token {
+            "spotify" => TempoPreference::Spotify,
+            "audio" => TempoPreference::Audio,
+            "manual" => TempoPreference::Manual,
+            _ => TempoPreference::Auto,
+        }
+    }
+}
+
 /// What the operator itself knows: its audio input and its manual clock.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct LiveTempo {
     /// Present while audio is connected.
     pub audio: Option<AudioTempo>,
     pub manual: Option<BeatReading>,
+    /// The `Temposource` menu.
+    pub preference: TempoPreference,
 }
 
 /// The tempo-like channels of one cook.
@@ -81,20 +110,25 @@ pub struct TempoFrame {
     pub features_available: bool,
 }
 
-/// Picks the tempo source: Spotify's features when available, else the audio input when it is
-/// connected and locked, else the manual clock, else none. Onset and loudness prefer live audio
-/// (it is what the room hears), then the analysis, then the track's average loudness.
+/// Picks the tempo source as `live.preference` says: in Auto the audio input when it is connected
+/// and locked (the artist wired it on purpose), else Spotify's features, else the manual clock,
+/// else none; a forced source gives none while it has nothing. Onset and loudness prefer live
+/// audio (it is what the room hears), then the analysis, then the track's average loudness.
 pub fn select(api: &ApiTempo, live: &LiveTempo) -> TempoFrame {
     let audio_beat = live
         .audio
         .filter(|a| a.locked)
         .and_then(|a| a.point.map(|point| BeatReading { tempo: a.tempo, point, key: a.epoch }));
-    let (source, beat) = match (api.beat, audio_beat, live.manual) {
-        (Some(b), _, _) => (TempoSource::Api, Some(b)),
-        (None, Some(b), _) => (TempoSource::Audio, Some(b)),
-        (None, None, Some(b)) => (TempoSource::Manual, Some(b)),
-        (None, None, None) => (TempoSource::None, None),
+    let api_beat = api.beat.map(|b| (TempoSource::Api, b));
+    let audio_beat = audio_beat.map(|b| (TempoSource::Audio, b));
+    let manual_beat = live.manual.map(|b| (TempoSource::Manual, b));
+    let chosen = match live.preference {
+        TempoPreference::Auto => audio_beat.or(api_beat).or(manual_beat),
+        TempoPreference::Spotify => api_beat,
+        TempoPreference::Audio => audio_beat,
+        TempoPreference::Manual => manual_beat,
     };
+    let (source, beat) = chosen.map_or((TempoSource::None, None), |(s, b)| (s, Some(b)));
     let features = api.features.unwrap_or_default();
     let (onset, loudness) = match (live.audio, api.onset_loudness, api.features) {
         (Some(a), _, _) => (a.onset, a.loudness_db),
@@ -160,13 +194,16 @@ mod tests {
     }
 
     #[test]
-    fn api_then_locked_audio_then_manual_then_none() {
+    fn locked_audio_then_api_then_manual_then_none() {
         let features = Features { tempo: 100.0, time_signature: 4, loudness: -7.0, ..Features::default() };
         let api = ApiTempo { beat: Some(beat(100.0, 7)), features: Some(features), onset_loudness: None };
-        let live = LiveTempo { audio: Some(audio(true)), manual: Some(beat(90.0, 0)) };
+        let live =
+            LiveTempo { audio: Some(audio(true)), manual: Some(beat(90.0, 0)), ..LiveTempo::default() };
         let f = select(&api, &live);
-        assert_eq!((f.source, f.tempo, f.features_available), (TempoSource::Api, 100.0, true));
+        assert_eq!((f.source, f.tempo, f.features_available), (TempoSource::Audio, 128.0, true));
         assert_eq!((f.onset, f.loudness), (0.5, -10.0), "live audio wins for onset and loudness");
+        let f = select(&api, &LiveTempo { audio: None, ..live });
+        assert_eq!((f.source, f.tempo), (TempoSource::Api, 100.0));
 
         let f = select(&ApiTempo::default(), &live);
         assert_eq!((f.source, f.tempo, f.features_available), (TempoSource::Audio, 128.0, false));
@@ -187,8 +224,30 @@ mod tests {
     fn keys_differ_between_sources() {
         let api = ApiTempo { beat: Some(beat(100.0, 1)), ..ApiTempo::default() };
         let a = select(&api, &LiveTempo::default()).key;
-        let m = select(&ApiTempo::default(), &LiveTempo { manual: Some(beat(100.0, 1)), audio: None }).key;
+        let m =
+            select(&ApiTempo::default(), &LiveTempo { manual: Some(beat(100.0, 1)), ..LiveTempo::default() })
+                .key;
         assert_ne!(a, m);
+    }
+
+    #[test]
+    fn temposource_forces_one_source_or_none() {
+        let api = ApiTempo { beat: Some(beat(100.0, 7)), ..ApiTempo::default() };
+        let live =
+            LiveTempo { audio: Some(audio(true)), manual: Some(beat(90.0, 0)), ..LiveTempo::default() };
+        let pick = |preference, api: &ApiTempo, live: LiveTempo| {
+            let f = select(api, &LiveTempo { preference, ..live });
+            (f.source, f.tempo)
+        };
+        assert_eq!(pick(TempoPreference::Spotify, &api, live), (TempoSource::Api, 100.0));
+        assert_eq!(pick(TempoPreference::Audio, &api, live), (TempoSource::Audio, 128.0));
+        assert_eq!(pick(TempoPreference::Manual, &api, live), (TempoSource::Manual, 90.0));
+        let nothing = ApiTempo::default();
+        assert_eq!(pick(TempoPreference::Spotify, &nothing, live), (TempoSource::None, 0.0));
+        let unlocked = LiveTempo { audio: Some(audio(false)), ..live };
+        assert_eq!(pick(TempoPreference::Audio, &api, unlocked), (TempoSource::None, 0.0));
+        assert_eq!(TempoPreference::from_token("manual"), TempoPreference::Manual);
+        assert_eq!(TempoPreference::from_token("newer"), TempoPreference::Auto);
     }
 
     #[test]
