@@ -34,6 +34,7 @@ pub const PAGE: &str = r##"<!doctype html>
   .badge { background: var(--accent); color: #000; font-weight: 700; border-radius: 99px;
     padding: .6em 1.2em; font-size: max(14px, 2.6vmin); }
   .badge[hidden], .note[hidden], #join[hidden] { display: none; }
+  form { margin: 0; }
   button { font: inherit; font-size: max(15px, 2.6vmin); padding: .6em 1.4em; border-radius: 99px; border: 2px solid var(--accent);
     background: transparent; color: var(--fg); cursor: pointer; }
   .queue { color: var(--dim); font-size: max(13px, 2.2vmin); }
@@ -61,7 +62,7 @@ pub const PAGE: &str = r##"<!doctype html>
     </div>
     <div class="row">
       <span class="badge" id="badge" hidden></span>
-      <form method="post" action="/join"><button id="join" type="submit">Join</button></form>
+      <form method="post" action="/join" id="joinform"><button id="join" type="submit">Join</button></form>
       <span class="queue" id="queue"></span>
     </div>
     <div class="note" id="note" hidden></div>
@@ -121,7 +122,7 @@ function tick() {
   if (!now) return;
   const pos = position();
   $("progress").style.width = (now.dur_ms ? (100 * pos / now.dur_ms) : 0) + "%";
-  $("debug").textContent = now.id + " / " + now.ts_ms + " / " + Math.round(pos) + " (" + fmt(pos) + " / " + fmt(now.dur_ms) + ")";
+  $("debug").textContent = now.id + " / " + now.ts_ms + " / " + Math.round(pos) + " (" + fmt(pos) + " of " + fmt(now.dur_ms) + ")";
 }
 
 const events = new EventSource("/events");
@@ -132,6 +133,11 @@ events.onmessage = (e) => {
   window.jukebox.last = state;
   render();
 };
+// Join without leaving the page; the next event shows the new place.
+$("joinform").addEventListener("submit", (e) => {
+  e.preventDefault();
+  fetch("/join", { method: "POST", credentials: "same-origin" }).catch(() => {});
+});
 setInterval(tick, 250);
 </script>
 </body>
