@@ -359,3 +359,81 @@ impl Runner {
         self.last_sent = Instant::now();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+
+    fn send(port: u16, request: &str) -> TcpStream {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.write_all(request.as_bytes()).unwrap();
+        s
+    }
+
+    /// Reads events from `stream` until one satisfies `want`.
+    fn until(stream: &mut TcpStream, want: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+        let mut buf = String::new();
+        let mut last = serde_json::Value::Null;
+        let mut chunk = [0u8; 8192];
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            let n = stream.read(&mut chunk).unwrap();
+            assert!(n > 0, "stream closed");
+            buf.push_str(&String::from_utf8_lossy(&chunk[..n]));
+            while let Some(end) = buf.find("\n\n") {
+                let block: String = buf.drain(..end + 2).collect();
+                if let Some(data) = block.lines().find_map(|l| l.strip_prefix("data: ")) {
+                    let event: serde_json::Value = serde_json::from_str(data).unwrap();
+                    if want(&event) {
+                        return event;
+                    }
+                    last = event;
+                }
+            }
+        }
+        panic!("no such event; the last one: {last}");
+    }
+
+    #[test]
+    fn a_visitor_joins_plays_and_the_operator_controls_the_queue() {
+        let dir = std::env::temp_dir().join(format!("td-spotify-jukebox-run-{}", rand::random::<u32>()));
+        let jukebox = Jukebox::start(JukeboxConfig {
+            rules: Rules { turn_length_s: 600.0, ..Rules::default() },
+            bind: Bind::Loopback,
+            port: 0,
+            store_dir: Some(dir.clone()),
+            sim: SimConfig { seed: 5, speed: 1.0 },
+        })
+        .unwrap();
+        let port: u16 = jukebox.url().trim_end_matches('/').rsplit(':').next().unwrap().parse().unwrap();
+        let cookie = "Cookie: jukebox_viewer=k1\r\n";
+        let mut events = send(port, &format!("GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n{cookie}\r\n"));
+        let first = until(&mut events, |_| true);
+        assert_eq!(first["queue"], serde_json::json!([]));
+        assert!(first["now"].is_null(), "nobody plays: {first}");
+        drop(send(
+            port,
+            &format!("POST /join HTTP/1.1\r\nHost: 127.0.0.1\r\n{cookie}Content-Length: 0\r\n\r\n"),
+        ));
+        let playing = until(&mut events, |e| e["me"]["position"] == 1 && !e["now"].is_null());
+        assert_eq!(playing["active"], "Visitor 1");
+        assert_eq!(playing["turn_index"], 1);
+        assert!(playing["turn_remaining_s"].as_f64().unwrap() > 590.0);
+        jukebox.control(Control::Skip).unwrap();
+        until(&mut events, |e| e["turn_index"] == 2);
+        jukebox.control(Control::Clear).unwrap();
+        let cleared = until(&mut events, |e| e["queue"] == serde_json::json!([]));
+        assert_eq!(cleared["me"]["note"], "the operator cleared the queue");
+        assert!(cleared["now"].is_null());
+        let started = Instant::now();
+        jukebox.stop();
+        assert!(started.elapsed() < Duration::from_secs(2), "stop took {:?}", started.elapsed());
+        let saved = QueueStore::new(Some(&dir)).unwrap().load().unwrap();
+        assert!(saved.is_empty());
+        assert_eq!(saved.note_for("sim-1"), Some("the operator cleared the queue"));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

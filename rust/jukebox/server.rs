@@ -358,9 +358,15 @@ impl Serve {
 #[allow(clippy::type_complexity)]
 fn read_head(conn: &mut Incoming, now: Instant) -> Result<Option<Head>, Option<(u16, &'static str)>> {
     let mut chunk = [0u8; 4096];
+    // A client may send its request and close its side at once: the request still counts.
+    let mut closed = false;
     loop {
         match conn.stream.read(&mut chunk) {
-            Ok(0) => return Err(None),
+            Ok(0) if conn.buf.is_empty() => return Err(None),
+            Ok(0) => {
+                closed = true;
+                break;
+            }
             Ok(n) => {
                 conn.buf.extend_from_slice(&chunk[..n]);
                 if conn.buf.len() > MAX_HEAD {
@@ -380,6 +386,7 @@ fn read_head(conn: &mut Incoming, now: Instant) -> Result<Option<Head>, Option<(
     let mut req = httparse::Request::new(&mut headers);
     match req.parse(&conn.buf) {
         Ok(httparse::Status::Complete(_)) => {}
+        Ok(httparse::Status::Partial) if closed => return Err(None),
         Ok(httparse::Status::Partial) if late => {
             return Err(Some((408, "The request did not arrive in time.")))
         }
