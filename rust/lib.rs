@@ -13,5 +13,6 @@ pub mod docs;
 pub mod engine;
 #[allow(unsafe_code)]
 pub mod ffi;
+pub mod jukebox;
 pub mod schema;
 pub mod settings;

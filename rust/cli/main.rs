@@ -2,6 +2,7 @@
 
 mod args;
 mod demo;
+mod jukebox;
 mod login;
 mod now;
 
@@ -31,6 +32,9 @@ enum Command {
     Status(login::AccountArgs),
     /// Shows what Spotify is playing, once or live (--watch), as the plugin's channels and rows.
     Now(now::NowArgs),
+    /// Juke-V-Box: visitors join a queue and take turns; a live page at http://127.0.0.1:PORT/
+    /// shows what the active visitor plays.
+    Jukebox(jukebox::JukeboxArgs),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +45,7 @@ fn main() -> ExitCode {
         Command::Logout(args) => login::logout(&args),
         Command::Status(args) => login::status(&args),
         Command::Now(args) => now::run(&args),
+        Command::Jukebox(args) => jukebox::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,97 @@
+//! `td-spotify jukebox`: the Juke-V-Box queue and its live page, without TouchDesigner.
+
+use std::error::Error;
+use std::path::PathBuf;
+
+use td_spotify::engine::simulator::SimConfig;
+use td_spotify::jukebox::queue::{Rules, TurnMode};
+use td_spotify::jukebox::server::Bind;
+use td_spotify::jukebox::{Jukebox, JukeboxConfig};
+
+/// Where visitors' playback comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SourceArg {
+    /// Each visitor who joins from the page gets a simulated player (no account needed).
+    Simulator,
+    /// Each visitor logs in with their own Spotify account (not built yet).
+    Spotify,
+}
+
+/// Options of `td-spotify jukebox`.
+#[derive(Debug, clap::Args)]
+pub struct JukeboxArgs {
+    #[arg(long, value_enum, default_value = "simulator")]
+    pub source: SourceArg,
+    /// Base seed of the simulated visitors (visitor N plays seed + N).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Simulated seconds per real second.
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+    /// Port of the page (0 picks a free one).
+    #[arg(long, default_value_t = 8890)]
+    pub port: u16,
+    /// Client id of your Spotify app (for --source spotify).
+    #[arg(long, env = "TD_SPOTIFY_CLIENT_ID", default_value = "")]
+    pub client_id: String,
+    /// Seconds a turn lasts (`Turnlength`, with --turn-mode time).
+    #[arg(long, default_value_t = 120.0)]
+    pub turn_length: f64,
+    /// How a turn ends (`Turnmode`): after --turn-length seconds (time) or one track (track).
+    #[arg(long, default_value = "time")]
+    pub turn_mode: TurnMode,
+    /// Seconds a visitor may play nothing before losing the turn (`Idletimeout`).
+    #[arg(long, default_value_t = 30.0)]
+    pub idle_timeout: f64,
+    /// Who can open the page (`Pagebind`): loopback (this machine) or lan (phones on the network).
+    #[arg(long, default_value = "loopback")]
+    pub bind: Bind,
+    /// Directory of the token store, where the queue is saved too (default: the OS's per-user
+    /// config directory).
+    #[arg(long, env = "TD_SPOTIFY_CACHE")]
+    pub cache: Option<PathBuf>,
+    /// Stop after this many seconds (default: run until Ctrl-C).
+    #[arg(long)]
+    pub seconds: Option<f64>,
+}
+
+pub fn run(args: &JukeboxArgs) -> Result<(), Box<dyn Error>> {
+    if args.source == SourceArg::Spotify {
+        return Err("--source spotify is not available yet: visitors with their own Spotify accounts are \
+                    still being built; use --source simulator to try the jukebox"
+            .into());
+    }
+    let positive = |v: f64| v.is_finite() && v > 0.0;
+    if !(positive(args.speed) && args.speed <= 1000.0) {
+        return Err("--speed must be above 0 and at most 1000".into());
+    }
+    if !positive(args.turn_length) || !positive(args.idle_timeout) {
+        return Err("--turn-length and --idle-timeout must be positive numbers of seconds".into());
+    }
+    let jukebox = Jukebox::start(JukeboxConfig {
+        rules: Rules {
+            turn_length_s: args.turn_length,
+            turn_mode: args.turn_mode,
+            idle_timeout_s: args.idle_timeout,
+        },
+        bind: args.bind,
+        port: args.port,
+        store_dir: args.cache.clone(),
+        sim: SimConfig { seed: args.seed, speed: args.speed },
+    })?;
+    println!("Juke-V-Box: open {}", jukebox.url());
+    if args.bind == Bind::Lan {
+        println!("The page is open to this network too (port {}); Join works from any browser.", args.port);
+    }
+    // Line-buffered consumers (tests) see the URL at once.
+    use std::io::Write as _;
+    let _ = std::io::stdout().flush();
+    match args.seconds {
+        Some(s) => std::thread::sleep(std::time::Duration::from_secs_f64(s.max(0.0))),
+        None => loop {
+            std::thread::park();
+        },
+    }
+    jukebox.stop();
+    Ok(())
+}
