@@ -20,6 +20,11 @@
 // Upper bound of [`td_spotify_channel_count`], for callers' stack buffers.
 #define TDS_MAX_CHANNELS 64
 
+// The most visitors in line (a crowd at an installation, not a DoS of the store).
+#define MAX_VISITORS 256
+
+#define Queue_VERSION 1
+
 // Outcome of a call.
 typedef enum TdsResult {
   TDS_RESULT_OK = 0,
