@@ -24,10 +24,10 @@
 //! An engine whose thread died (a panic, a runtime that could not start) says so
 //! ([`Engine::is_dead`]); the registry never hands it to a new operator.
 
+pub mod art;
 mod doorbell;
 mod latest;
 pub mod os_thread;
-pub mod art;
 pub mod playback;
 pub mod poller;
 mod registry;
