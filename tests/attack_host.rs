@@ -45,7 +45,7 @@ fn build(name: &str, flags: &[&str]) -> PathBuf {
         .arg(root.join("cpp"))
         .arg("-I")
         .arg(&host)
-        .args(["host.cpp", "alloc_count_off.cpp", "vtable_slots.cpp"].map(|f| host.join(f)))
+        .args(["host.cpp", "alloc_count_off.cpp", "vtable_slots.cpp", "count.cpp"].map(|f| host.join(f)))
         .arg("-o")
         .arg(&out)
         .args(["-ldl", "-pthread"])

@@ -126,24 +126,31 @@ mod tests {
     /// A reader never sees a mix of two writes.
     #[test]
     fn readers_never_see_torn_values() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        // The writer keeps writing until the reader has checked enough values: on a loaded
+        // machine a fixed number of writes can end before the reader's first look.
         let cell = Arc::new(SeqCell::default());
+        let done = Arc::new(AtomicBool::new(false));
         let writer = {
-            let cell = Arc::clone(&cell);
+            let (cell, done) = (Arc::clone(&cell), Arc::clone(&done));
             std::thread::spawn(move || {
-                for i in 0..200_000u64 {
+                let mut i = 0u64;
+                while !done.load(Ordering::Relaxed) {
                     let v = i as f64;
                     let r = TrackerReading { tempo: v, anchor: v, period: v, epoch: i, ..Default::default() };
                     cell.write(&r);
+                    i += 1;
                 }
             })
         };
         let mut seen = 0;
-        while !writer.is_finished() {
+        while seen < 20_000 {
             if let Some(r) = cell.read() {
                 assert!(r.tempo == r.anchor && r.anchor == r.period && r.epoch as f64 == r.tempo);
                 seen += 1;
             }
         }
+        done.store(true, Ordering::Relaxed);
         writer.join().unwrap();
         assert!(seen > 0);
     }
