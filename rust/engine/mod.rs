@@ -223,6 +223,7 @@ impl Drop for Engine {
             // Joined if it ended in time (nearly always), detached otherwise: see the module doc.
             thread.finish_within(STOP_WAIT);
         }
+        registry::forget_stopped();
     }
 }
 
