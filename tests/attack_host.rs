@@ -23,41 +23,18 @@
 #[allow(dead_code)]
 mod build_host;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 fn count(var: &str, default: u32) -> u32 {
     std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-/// Builds the host into `target/<profile>/<name>` with extra compiler flags.
+/// Builds the host into `target/<profile>/<name>` with extra compiler flags, counting no
+/// allocations itself so that the sanitizer or valgrind sees every one.
 fn build(name: &str, flags: &[&str]) -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let host = root.join("tests/host");
-    let out = build_host::profile_dir().join(name);
-    let cxx = std::env::var("CXX").unwrap_or_else(|_| "c++".to_owned());
-    let output = Command::new(&cxx)
-        .args(["-std=c++17", "-g", "-O1", "-Wall", "-Wextra", "-fno-omit-frame-pointer"])
-        .args(flags)
-        .arg("-I")
-        .arg(root.join("include"))
-        .arg("-I")
-        .arg(root.join("cpp"))
-        .arg("-I")
-        .arg(&host)
-        .args(["host.cpp", "alloc_count_off.cpp", "vtable_slots.cpp", "count.cpp"].map(|f| host.join(f)))
-        .arg("-o")
-        .arg(&out)
-        .args(["-ldl", "-pthread"])
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run the C++ compiler `{cxx}` (set CXX): {e}"));
-    assert!(
-        output.status.success(),
-        "compiling {name} failed:\n{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    out
+    let flags: Vec<&str> = ["-O1", "-fno-omit-frame-pointer"].iter().chain(flags).copied().collect();
+    build_host::build_host_with(name, &flags, "alloc_count_off.cpp")
 }
 
 fn run(what: &str, mut cmd: Command) {

@@ -67,8 +67,10 @@ pub fn engine_threads() -> usize {
 const COMMAND_CAPACITY: usize = 64;
 
 /// How long dropping the last handle waits for the engine thread before detaching it. The
-/// thread normally ends in well under a millisecond; TouchDesigner's Destroy must return in 5 ms.
-pub const STOP_WAIT: Duration = Duration::from_millis(3);
+/// thread normally ends in well under a millisecond; TouchDesigner's Destroy must return in 5 ms,
+/// and a new Client ID both stops one engine and starts another within that, on a busy machine
+/// too. A thread that ends later only delays the unmapping to a later dlclose.
+pub const STOP_WAIT: Duration = Duration::from_millis(1);
 
 /// What operators send to the engine.
 #[derive(Debug)]

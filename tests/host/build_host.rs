@@ -32,19 +32,30 @@ pub fn plugin_path() -> PathBuf {
 
 /// Compiles the host into `target/<profile>/<name>` with `$CXX` (default `c++`).
 pub fn build_host(name: &str, optimize: bool) -> PathBuf {
+    build_host_with(name, &[if optimize { "-O2" } else { "-O1" }], "alloc_count.cpp")
+}
+
+/// The host's sources besides its allocation counter: one list, so every build of the host
+/// (plain, sanitized, under valgrind) has every mode.
+const HOST_SOURCES: [&str; 3] = ["host.cpp", "vtable_slots.cpp", "count.cpp"];
+
+/// Compiles the host with extra compiler `flags` and `alloc` as its allocation counter
+/// (`alloc_count_off.cpp` leaves malloc to a sanitizer or valgrind).
+pub fn build_host_with(name: &str, flags: &[&str], alloc: &str) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = profile_dir().join(name);
     let cxx = env::var("CXX").unwrap_or_else(|_| "c++".to_owned());
     let host = root.join("tests/host");
     let output = Command::new(&cxx)
-        .args(["-std=c++17", "-g", "-Wall", "-Wextra", if optimize { "-O2" } else { "-O1" }])
+        .args(["-std=c++17", "-g", "-Wall", "-Wextra"])
+        .args(flags)
         .arg("-I")
         .arg(root.join("include"))
         .arg("-I")
         .arg(root.join("cpp"))
         .arg("-I")
         .arg(&host)
-        .args(["host.cpp", "alloc_count.cpp", "vtable_slots.cpp", "count.cpp"].map(|f| host.join(f)))
+        .args(HOST_SOURCES.iter().chain([&alloc]).map(|f| host.join(f)))
         .arg("-o")
         .arg(&out)
         .args(["-ldl", "-pthread"])
@@ -52,7 +63,7 @@ pub fn build_host(name: &str, optimize: bool) -> PathBuf {
         .unwrap_or_else(|e| panic!("cannot run the C++ compiler `{cxx}` (set CXX): {e}"));
     assert!(
         output.status.success(),
-        "compiling the test host failed:\n{}{}",
+        "compiling the test host {name} failed:\n{}{}",
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
