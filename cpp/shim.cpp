@@ -83,16 +83,30 @@ Operator::Operator(uint32_t family) : family_(family), instance_(td_spotify_inst
             Getter getter;
             switch (p.kind) {
                 case TDS_PARAM_KIND_TOGGLE:
-                case TDS_PARAM_KIND_INT: getter = Getter::Int; break;
-                case TDS_PARAM_KIND_FLOAT: getter = Getter::Double; break;
+                case TDS_PARAM_KIND_INT: getter = kInt; break;
+                case TDS_PARAM_KIND_FLOAT: getter = kDouble; break;
                 case TDS_PARAM_KIND_MENU:    // the token, which is what .toe files and scripts use
-                case TDS_PARAM_KIND_STRING: getter = Getter::String; break;
-                case TDS_PARAM_KIND_FOLDER: getter = Getter::FilePath; break;  // resolved by TD
+                case TDS_PARAM_KIND_STRING: getter = kString; break;
+                case TDS_PARAM_KIND_FOLDER: getter = kFilePath; break;  // resolved by TD
                 default: continue;  // pulses arrive through pulsePressed
             }
-            readers_[readers_count_++] = Reader{p.name, i, getter};
+            indices_[getter][counts_[getter]] = i;
+            names_[getter][counts_[getter]++] = p.name;
         }
     }
+    // The indices in the order the cook's loops read the values: ints, doubles, strings, folders.
+    uint32_t numbers = 0, texts = 0;
+    for (uint32_t g = 0; g < kGetters; ++g) {
+        for (uint32_t k = 0; k < counts_[g]; ++k) {
+            const uint32_t index = indices_[g][k];
+            if (g == kInt || g == kDouble) {
+                number_index_[numbers++] = index;
+            } else {
+                text_index_[texts++] = index;
+            }
+        }
+    }
+    block_ = TdsParamBlock{number_index_, numbers_, numbers, text_index_, texts_, texts};
 }
 
 Operator::~Operator() { td_spotify_instance_free(instance_); }
@@ -127,30 +141,28 @@ void Operator::setup_parameters(OP_ParameterManager* manager) const {
     }
 }
 
-void Operator::push_parameters(const OP_Inputs* inputs) const {
+void Operator::push_parameters(const OP_Inputs* inputs) {
     if (!inputs) {
         return;
     }
-    // One pass: ask TouchDesigner for each value, hand them all over in one call. The engine
+    // One pass: ask TouchDesigner for each value, hand them all over in one call. The library
     // compares each with the value in force, so an unchanged cook does no string work.
-    TdsParamValue values[kMaxParams];
-    uint32_t n = 0;
-    for (uint32_t k = 0; k < readers_count_; ++k) {
-        const Reader& r = readers_[k];
-        TdsParamValue& v = values[n];
-        v.index = r.index;
-        v.number = 0;
-        v.text = nullptr;
-        switch (r.getter) {
-            case Getter::Int: v.number = inputs->getParInt(r.name, 0); break;
-            case Getter::Double: v.number = inputs->getParDouble(r.name, 0); break;
-            case Getter::String: v.text = inputs->getParString(r.name); break;
-            case Getter::FilePath: v.text = inputs->getParFilePath(r.name); break;
-        }
-        // A text parameter TouchDesigner did not answer keeps its value.
-        n += (r.getter < Getter::String || v.text) ? 1 : 0;
+    double* number = numbers_;
+    for (uint32_t k = 0; k < counts_[kInt]; ++k) {
+        *number++ = inputs->getParInt(names_[kInt][k], 0);
     }
-    td_spotify_set_params(instance_, values, n);
+    for (uint32_t k = 0; k < counts_[kDouble]; ++k) {
+        *number++ = inputs->getParDouble(names_[kDouble][k], 0);
+    }
+    // A text parameter TouchDesigner does not answer (null) keeps its value.
+    const char** text = texts_;
+    for (uint32_t k = 0; k < counts_[kString]; ++k) {
+        *text++ = inputs->getParString(names_[kString][k]);
+    }
+    for (uint32_t k = 0; k < counts_[kFilePath]; ++k) {
+        *text++ = inputs->getParFilePath(names_[kFilePath][k]);
+    }
+    td_spotify_set_params(instance_, &block_);
 }
 
 void Operator::cook() const { td_spotify_cook(instance_); }

@@ -74,16 +74,21 @@ typedef struct TdsParamInfo {
   uint32_t menu_count;
 } TdsParamInfo;
 
-// One parameter's value as the host read it, for [`td_spotify_set_params`].
-typedef struct TdsParamValue {
-  // Index in the parameter table ([`td_spotify_param_info`]).
-  uint32_t index;
-  // The value of a toggle, int or float parameter (ignored when `text` is set).
-  double number;
-  // The value of a string, menu (its token) or folder parameter, NUL-terminated; null for a
-  // numeric parameter.
-  const char *text;
-} TdsParamValue;
+// Every parameter value of one cook, as the host read them: numbers (toggles, ints, floats) in
+// one array, texts (strings, menu tokens, folders) in another, each with the parameter indices
+// ([`td_spotify_param_info`]) they belong to. The shim fills it in place every cook.
+typedef struct TdsParamBlock {
+  // `number_count` parameter indices.
+  const uint32_t *number_index;
+  // `number_count` values, in `number_index` order.
+  const double *numbers;
+  uint32_t number_count;
+  // `text_count` parameter indices.
+  const uint32_t *text_index;
+  // `text_count` NUL-terminated values; a null entry keeps the value in force.
+  const char *const *texts;
+  uint32_t text_count;
+} TdsParamBlock;
 
 // The version to write at offset 0 of the plugin info, and whether TouchDesigner will take it.
 // When `accepted` is false, write `version` and return from `Fill*PluginInfo` at once: the rest
@@ -157,17 +162,19 @@ enum TdsResult td_spotify_set_param_string(struct TdsInstance *instance,
                                            uint32_t index,
                                            const char *value);
 
-// Sets every parameter of one cook in one call: `values[0..count]`, each compared with the value
-// in force, so an unchanged cook costs a few instructions per parameter. Does what
-// [`td_spotify_set_param_number`] / [`td_spotify_set_param_string`] do per value; returns the
-// first error (a bad value is skipped, the others are still set).
+extern int32_t strncmp(const char *a, const char *b, size_t n);
+
+// Sets every parameter of one cook in one call, each value compared with the one in force, so
+// an unchanged cook costs a comparison per parameter: no string is measured, copied or
+// validated unless it changed. Does what [`td_spotify_set_param_number`] /
+// [`td_spotify_set_param_string`] do per value; returns the first error (a bad value is skipped,
+// the others are still set).
 //
 // # Safety
-// `instance` must be null or live; `values` null or valid for `count` entries, each `text` null
-// or NUL-terminated.
+// `instance` must be null or live; `block` null or valid, its arrays valid for their counts,
+// each text null or NUL-terminated.
 enum TdsResult td_spotify_set_params(struct TdsInstance *instance,
-                                     const struct TdsParamValue *values,
-                                     uint32_t count);
+                                     const struct TdsParamBlock *block);
 
 // Handles pulse parameter `name` (e.g. `"Login"`).
 //

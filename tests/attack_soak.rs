@@ -41,6 +41,29 @@ const LIFETIME_S: u64 = 20;
 const FPS: u64 = 60;
 const WINDOW: Duration = Duration::from_secs(30);
 
+/// Pages the machine baseline touches: about what a cook's code and data span.
+const COLD_PAGES: usize = 64;
+
+/// What the machine charges for memory gone cold between frames, whatever the plugin does: a
+/// virtual machine on a shared host loses its caches and TLB entries within milliseconds, and a
+/// cook at 60 fps starts cold every time. Reads a byte of each of [`COLD_PAGES`] pages after
+/// sleeping one frame, 200 times; returns the median and p99 in nanoseconds.
+fn cold_pages_after_a_frame(frame: Duration) -> (u64, u64) {
+    let buffer = vec![1u8; COLD_PAGES * 4096 * 7];
+    let mut times: Vec<u64> = (0..200)
+        .map(|_| {
+            std::thread::sleep(frame);
+            let t0 = Instant::now();
+            let sum: u32 =
+                (0..COLD_PAGES).map(|p| u32::from(std::hint::black_box(&buffer)[p * 4096 * 7])).sum();
+            std::hint::black_box(sum);
+            t0.elapsed().as_nanos() as u64
+        })
+        .collect();
+    times.sort_unstable();
+    (times[100], times[197])
+}
+
 fn soak_secs() -> u64 {
     std::env::var("TD_SPOTIFY_SOAK_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(300)
 }
@@ -406,6 +429,11 @@ fn an_hour_of_faults_at_sixty_fps_grows_nothing() {
     println!(
         "execute over the whole soak: median {p50} ns, p99 {p99} ns (target p99 < 5000 ns: {})",
         if p99 < 5000 { "met" } else { "MISSED" }
+    );
+    let (cold50, cold99) = cold_pages_after_a_frame(frame);
+    println!(
+        "this machine, for scale: reading one byte of each of {COLD_PAGES} pages after a frame's sleep \
+         takes median {cold50} ns, p99 {cold99} ns (the same loop with warm caches: tens of ns)"
     );
     // Generous: a shared CI machine preempts and evicts caches; the figures above are the result.
     assert!(p50 < 50_000, "execute median {p50} ns: ten times the target even on a loaded machine");

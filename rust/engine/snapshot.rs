@@ -10,7 +10,8 @@ use std::time::Instant;
 
 use super::art::ArtView;
 use super::playback::{ItemKind, Playback};
-use super::tempo::{self, LiveTempo, TempoFrame};
+use super::tempo::audio::AudioTempo;
+use super::tempo::{self, BeatReading, Cursor, LiveTempo, TempoFrame, TempoPreference};
 use crate::schema::{Channel, Row, Status, StatusField, CHANNEL_COUNT, ROW_COUNT, STATUS_FIELDS};
 
 /// Everything a reader needs for one cook.
@@ -43,6 +44,10 @@ pub struct Snapshot {
     pub summary: CString,
     /// The cover's palette: target colours, since when, and the `Palette` table.
     pub art: ArtView,
+    /// Every channel that stays put until the next snapshot, computed once by the engine (in
+    /// [`Snapshot::build`] and [`Snapshot::set_art`]) so a cook copies it and fills in only what
+    /// moves with time.
+    base: [f32; CHANNEL_COUNT],
 }
 
 /// A table body: one `Vec` of cells per row, in the columns of its mode.
@@ -126,6 +131,15 @@ pub const FEATURES_AVAILABLE: &str = "available";
 pub const FEATURES_WITHOUT_ANALYSIS: &str = "available (no beat analysis)";
 /// The `features` row when nothing is known.
 pub const FEATURES_NONE: &str = "none";
+
+/// What one reader brings to a cook besides the time: its audio input, its `Temposource` and
+/// where its analysis lookups left off.
+#[derive(Debug, Clone, Copy)]
+pub struct Reader<'a> {
+    pub audio: Option<AudioTempo>,
+    pub preference: TempoPreference,
+    pub cursor: &'a Cursor,
+}
 
 impl Snapshot {
     /// The snapshot a reader sees before the engine has published anything.
@@ -246,12 +260,45 @@ impl Snapshot {
             lists: Arc::clone(&state.lists),
             status_rows: status_rows.into_iter().map(to_cstring).collect(),
             art: ArtView::default(),
+            base: [0.0; CHANNEL_COUNT],
         }
+        .with_base()
+    }
+
+    fn with_base(mut self) -> Self {
+        let p = &self.playback;
+        let item = p.item.as_ref();
+        let features = item.and_then(|i| i.features.as_ref());
+        let b = &mut self.base;
+        let mut set = |c: Channel, v: f64| b[c as usize] = v as f32;
+        set(Channel::Connected, f64::from(u8::from(self.connected)));
+        set(Channel::Playing, f64::from(u8::from(p.is_playing && item.is_some())));
+        set(Channel::Duration, item.map_or(0.0, |i| i.duration_ms as f64 / 1000.0));
+        set(Channel::TrackCount, self.track_count as f64);
+        set(Channel::Energy, features.map_or(0.0, |f| f.energy));
+        set(Channel::Valence, features.map_or(0.0, |f| f.valence));
+        set(Channel::Status, f64::from(self.status as u8));
+        set(Channel::FeaturesAvailable, f64::from(u8::from(features.is_some())));
+        set(Channel::Danceability, features.map_or(0.0, |f| f.danceability));
+        let volume = p.device.as_ref().and_then(|d| d.volume_percent).map_or(0.0, |v| f64::from(v) / 100.0);
+        set(Channel::Volume, volume);
+        set(Channel::Shuffle, f64::from(u8::from(p.shuffle)));
+        set(Channel::Repeat, f64::from(p.repeat.code()));
+        set(Channel::IsEpisode, f64::from(u8::from(item.is_some_and(|i| i.kind == ItemKind::Episode))));
+        self.set_base_art();
+        self
+    }
+
+    /// The art targets; readers glide to them (see `art::Glide`).
+    fn set_base_art(&mut self) {
+        let art = Channel::ArtR as usize;
+        self.base[art..art + self.art.values.len()].copy_from_slice(&self.art.values);
     }
 
     /// Attaches the engine's palette, with its `art` rows.
     pub fn set_art(&mut self, art: &ArtView) {
         self.art = art.clone();
+        self.set_base_art();
         self.rows[Row::Art as usize].clone_from(&art.state);
         self.status_rows[StatusField::Art as usize].clone_from(&art.state);
     }
@@ -273,56 +320,49 @@ impl Snapshot {
         live: &LiveTempo,
         out: &mut [f32; CHANNEL_COUNT],
     ) -> TempoFrame {
+        let reader = Reader { audio: live.audio, preference: live.preference, cursor: &Cursor::default() };
+        self.channels_for(now, &reader, || live.manual, out)
+    }
+
+    /// [`Snapshot::channels_with`] for a reader that keeps a [`Cursor`] from cook to cook and
+    /// reads its manual clock (`manual`) only when that is the tempo in use.
+    pub fn channels_for(
+        &self,
+        now: Instant,
+        reader: &Reader,
+        manual: impl FnOnce() -> Option<BeatReading>,
+        out: &mut [f32; CHANNEL_COUNT],
+    ) -> TempoFrame {
         if self.status == Status::Inactive {
             // Off means zeros, whatever else is wired in.
             out.fill(0.0);
             return TempoFrame::default();
         }
+        *out = self.base;
         let p = &self.playback;
         let position = p.position_at(now);
-        let duration = p.item.as_ref().map_or(0.0, |i| i.duration_ms as f64 / 1000.0);
         let item = p.item.as_ref();
-        let api = tempo::api_tempo(
+        let api = tempo::api_tempo_from(
             position,
             item.and_then(|i| i.features.as_ref()),
             item.and_then(|i| i.analysis.as_deref()),
             self.track_seq,
+            reader.cursor,
         );
-        let frame = tempo::select(&api, live);
+        let frame = tempo::select_with(&api, reader.audio, reader.preference, manual);
         let point = frame.point.unwrap_or_default();
+        let duration = item.map_or(0.0, |i| i.duration_ms as f64 / 1000.0);
         let mut set = |c: Channel, v: f64| out[c as usize] = v as f32;
-        set(Channel::Connected, f64::from(u8::from(self.connected)));
-        set(Channel::Playing, f64::from(u8::from(p.is_playing && p.item.is_some())));
         set(Channel::Position, position);
-        set(Channel::Duration, duration);
         set(Channel::Progress, if duration > 0.0 { position / duration } else { 0.0 });
         set(Channel::Remaining, (duration - position).max(0.0));
-        set(Channel::TrackChanged, 0.0);
-        set(Channel::TrackCount, self.track_count as f64);
         set(Channel::Tempo, frame.tempo);
         set(Channel::BeatPhase, point.beat_phase);
         set(Channel::BarPhase, point.bar_phase);
-        set(Channel::Energy, frame.energy);
-        set(Channel::Valence, frame.valence);
-        set(Channel::Status, f64::from(self.status as u8));
-        set(Channel::Beat, 0.0);
         set(Channel::Section, f64::from(point.section));
         set(Channel::Onset, frame.onset);
         set(Channel::Loudness, frame.loudness);
         set(Channel::TempoSource, f64::from(frame.source as u8));
-        set(Channel::FeaturesAvailable, f64::from(u8::from(frame.features_available)));
-        set(Channel::Danceability, frame.danceability);
-        let volume = p.device.as_ref().and_then(|d| d.volume_percent).map_or(0.0, |v| f64::from(v) / 100.0);
-        set(Channel::Volume, volume);
-        set(Channel::Shuffle, f64::from(u8::from(p.shuffle)));
-        set(Channel::Repeat, f64::from(p.repeat.code()));
-        let episode = p.item.as_ref().is_some_and(|i| i.kind == ItemKind::Episode);
-        set(Channel::IsEpisode, f64::from(u8::from(episode)));
-        // The targets; readers glide to them (see `art::Glide`).
-        let art = Channel::ArtR as usize;
-        out[art..art + self.art.values.len()].copy_from_slice(&self.art.values);
-        // Like `beat`: depends on what each reader saw last.
-        out[Channel::SectionChanged as usize] = 0.0;
         frame
     }
 

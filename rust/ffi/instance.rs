@@ -10,11 +10,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::engine::art::Glide;
-use crate::engine::snapshot::Snapshot;
+use crate::engine::snapshot::{Reader, Snapshot};
 use crate::engine::source::Pulse;
 use crate::engine::tempo::audio::{AudioError, AudioInput};
 use crate::engine::tempo::tap::ManualClock;
-use crate::engine::tempo::{BeatEdge, BeatReading, LiveTempo, TempoFrame};
+use crate::engine::tempo::{BeatEdge, BeatReading, Cursor, TempoFrame};
 use crate::engine::{self, Engine};
 use crate::schema::{
     Channel, DatMode, Info, Status, CHANNEL_COUNT, DEVICE_COLUMNS, PALETTE_COLUMNS, QUEUE_COLUMNS,
@@ -50,6 +50,11 @@ pub struct Instance {
     tempo: TempoFrame,
     /// `Bpm` and `Tap`.
     manual: ManualClock,
+    /// Where this reader's lookups in the current item's analysis left off.
+    cursor: Cursor,
+    /// The numeric values the host handed over last cook, bit for bit: an unchanged cook
+    /// compares them in one pass (see [`Instance::same_numbers`]).
+    seen_numbers: Vec<u64>,
     /// The palette channels' glide towards the snapshot's colours.
     glide: Glide,
     /// The CHOP's audio input and its beat tracker, from the first audio on.
@@ -71,6 +76,8 @@ impl Instance {
         Instance {
             family,
             manual: ManualClock::new(settings.bpm, Instant::now()),
+            cursor: Cursor::default(),
+            seen_numbers: Vec::new(),
             settings,
             params,
             params_dirty: true,
@@ -91,11 +98,27 @@ impl Instance {
     }
 
     pub fn set_number(&mut self, index: usize, value: f64) {
+        // A value set one by one is not in the block `same_numbers` compares with.
+        self.seen_numbers.clear();
         self.params_dirty |= self.params.set_number(index, value);
     }
 
     pub fn set_string(&mut self, index: usize, value: &str) {
         self.params_dirty |= self.params.set_string(index, value);
+    }
+
+    /// Whether `numbers` are, bit for bit, what [`Instance::remember_numbers`] last kept: then
+    /// none of them needs setting.
+    pub fn same_numbers(&self, numbers: &[f64]) -> bool {
+        numbers.len() == self.seen_numbers.len()
+            && numbers.iter().zip(&self.seen_numbers).all(|(n, seen)| n.to_bits() == *seen)
+    }
+
+    /// Keeps the numeric values of this cook for the next [`Instance::same_numbers`]. Allocates
+    /// only when their count changes (the first cook).
+    pub fn remember_numbers(&mut self, numbers: &[f64]) {
+        self.seen_numbers.clear();
+        self.seen_numbers.extend(numbers.iter().map(|n| n.to_bits()));
     }
 
     /// The value of string or menu parameter `index` as last set.
@@ -171,12 +194,14 @@ impl Instance {
             // A DAT shows rows and messages only: the channels would be work nobody reads.
             return;
         }
-        let live = LiveTempo {
+        let reader = Reader {
             audio: self.audio.as_mut().filter(|a| a.connected(now)).map(|a| a.reading(now)),
-            manual: Some(BeatReading { tempo: self.manual.tempo(), point: self.manual.at(now), key: 0 }),
             preference: self.settings.tempo_preference,
+            cursor: &self.cursor,
         };
-        self.tempo = self.pinned.channels_with(now, &live, &mut self.channels);
+        let manual = &self.manual;
+        let manual = || Some(BeatReading { tempo: manual.tempo(), point: manual.at(now), key: 0 });
+        self.tempo = self.pinned.channels_for(now, &reader, manual, &mut self.channels);
         if self.pinned.status != Status::Inactive {
             let shown = self.glide.at(&self.pinned.art, now, self.settings.color_fade);
             let art = Channel::ArtR as usize;

@@ -344,17 +344,28 @@ pub unsafe extern "C" fn td_spotify_set_param_string(
     })
 }
 
-/// One parameter's value as the host read it, for [`td_spotify_set_params`].
+/// Every parameter value of one cook, as the host read them: numbers (toggles, ints, floats) in
+/// one array, texts (strings, menu tokens, folders) in another, each with the parameter indices
+/// ([`td_spotify_param_info`]) they belong to. The shim fills it in place every cook.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
-pub struct TdsParamValue {
-    /// Index in the parameter table ([`td_spotify_param_info`]).
-    pub index: u32,
-    /// The value of a toggle, int or float parameter (ignored when `text` is set).
-    pub number: f64,
-    /// The value of a string, menu (its token) or folder parameter, NUL-terminated; null for a
-    /// numeric parameter.
-    pub text: *const c_char,
+pub struct TdsParamBlock {
+    /// `number_count` parameter indices.
+    pub number_index: *const u32,
+    /// `number_count` values, in `number_index` order.
+    pub numbers: *const f64,
+    pub number_count: u32,
+    /// `text_count` parameter indices.
+    pub text_index: *const u32,
+    /// `text_count` NUL-terminated values; a null entry keeps the value in force.
+    pub texts: *const *const c_char,
+    pub text_count: u32,
+}
+
+extern "C" {
+    // The C library's, in every C runtime TouchDesigner loads (vectorised, and stops at the first
+    // difference or NUL, so it never reads past either string).
+    fn strncmp(a: *const c_char, b: *const c_char, n: usize) -> i32;
 }
 
 /// Whether the NUL-terminated `text` holds exactly `cached` (which has no NUL), reading no byte
@@ -364,66 +375,92 @@ pub struct TdsParamValue {
 /// # Safety
 /// `text` must be non-null and NUL-terminated.
 unsafe fn same_c_string(cached: &[u8], text: *const c_char) -> bool {
-    let text = text.cast::<u8>();
-    for (i, &byte) in cached.iter().enumerate() {
-        // SAFETY: bytes 0..i matched `cached`, which has no NUL, so the terminator is at i or later.
-        if unsafe { *text.add(i) } != byte {
-            return false;
-        }
-    }
-    // SAFETY: as above, with i = cached.len().
-    unsafe { *text.add(cached.len()) == 0 }
+    // SAFETY: `cached` has `len` bytes; `text` is NUL-terminated and strncmp stops at its NUL
+    // (which differs from every byte of `cached`), so byte `len` is read only when the first
+    // `len` matched.
+    unsafe { strncmp(text, cached.as_ptr().cast(), cached.len()) == 0 && *text.add(cached.len()) == 0 }
 }
 
-/// Sets every parameter of one cook in one call: `values[0..count]`, each compared with the value
-/// in force, so an unchanged cook costs a few instructions per parameter. Does what
-/// [`td_spotify_set_param_number`] / [`td_spotify_set_param_string`] do per value; returns the
-/// first error (a bad value is skipped, the others are still set).
+/// Sets every parameter of one cook in one call, each value compared with the one in force, so
+/// an unchanged cook costs a comparison per parameter: no string is measured, copied or
+/// validated unless it changed. Does what [`td_spotify_set_param_number`] /
+/// [`td_spotify_set_param_string`] do per value; returns the first error (a bad value is skipped,
+/// the others are still set).
 ///
 /// # Safety
-/// `instance` must be null or live; `values` null or valid for `count` entries, each `text` null
-/// or NUL-terminated.
+/// `instance` must be null or live; `block` null or valid, its arrays valid for their counts,
+/// each text null or NUL-terminated.
 #[no_mangle]
 pub unsafe extern "C" fn td_spotify_set_params(
     instance: *mut TdsInstance,
-    values: *const TdsParamValue,
-    count: u32,
+    block: *const TdsParamBlock,
 ) -> TdsResult {
     with_instance(instance, |inst| {
-        if values.is_null() {
-            return if count == 0 { TdsResult::Ok } else { TdsResult::NullArgument };
-        }
-        // SAFETY: non-null; the caller promises `count` entries.
-        let values = unsafe { std::slice::from_raw_parts(values, count as usize) };
+        // SAFETY: null or valid per this function's contract.
+        let Some(b) = (unsafe { block.as_ref() }) else { return TdsResult::NullArgument };
+        // SAFETY: as above; a null array must come with a count of 0.
+        let (number_index, numbers, text_index, texts) = unsafe {
+            (
+                arg_slice(b.number_index, b.number_count),
+                arg_slice(b.numbers, b.number_count),
+                arg_slice(b.text_index, b.text_count),
+                arg_slice(b.texts, b.text_count),
+            )
+        };
+        let (Some(number_index), Some(numbers), Some(text_index), Some(texts)) =
+            (number_index, numbers, text_index, texts)
+        else {
+            return TdsResult::NullArgument;
+        };
         let mut result = TdsResult::Ok;
-        for v in values {
-            let index = v.index as usize;
-            let outcome = if index >= PARAMS.len() {
-                TdsResult::OutOfRange
-            } else if v.text.is_null() {
-                inst.set_number(index, v.number);
-                TdsResult::Ok
-            } else if inst.string_param(index).is_some_and(|cached| {
-                // SAFETY: non-null, NUL-terminated per this function's contract.
-                unsafe { same_c_string(cached.as_bytes(), v.text) }
-            }) {
-                TdsResult::Ok
-            } else {
-                // SAFETY: as above.
-                match unsafe { arg_str(v.text) } {
-                    Ok(text) => {
-                        inst.set_string(index, text);
-                        TdsResult::Ok
-                    }
-                    Err(e) => e,
-                }
-            };
+        let mut first_error = |outcome: TdsResult| {
             if result == TdsResult::Ok {
                 result = outcome;
+            }
+        };
+        if !inst.same_numbers(numbers) {
+            for (&index, &value) in number_index.iter().zip(numbers) {
+                match index as usize {
+                    i if i < PARAMS.len() => inst.set_number(i, value),
+                    _ => first_error(TdsResult::OutOfRange),
+                }
+            }
+            inst.remember_numbers(numbers);
+        }
+        for (&index, &text) in text_index.iter().zip(texts) {
+            let index = index as usize;
+            if text.is_null() {
+                continue;
+            }
+            let Some(cached) = inst.string_param(index) else {
+                first_error(TdsResult::OutOfRange);
+                continue;
+            };
+            // SAFETY: non-null, NUL-terminated per this function's contract.
+            if unsafe { same_c_string(cached.as_bytes(), text) } {
+                continue;
+            }
+            // SAFETY: as above.
+            match unsafe { arg_str(text) } {
+                Ok(text) => inst.set_string(index, text),
+                Err(e) => first_error(e),
             }
         }
         result
     })
+}
+
+/// `count` elements at `ptr`; `None` for a null pointer with a non-zero count.
+///
+/// # Safety
+/// `ptr` must be null or valid for `count` elements.
+unsafe fn arg_slice<'a, T>(ptr: *const T, count: u32) -> Option<&'a [T]> {
+    match (ptr.is_null(), count) {
+        (_, 0) => Some(&[]),
+        (true, _) => None,
+        // SAFETY: non-null; the caller promises `count` elements.
+        (false, n) => Some(unsafe { std::slice::from_raw_parts(ptr, n as usize) }),
+    }
 }
 
 /// Handles pulse parameter `name` (e.g. `"Login"`).
@@ -499,16 +536,20 @@ pub unsafe extern "C" fn td_spotify_write_channels(
         // SAFETY: non-null; the caller promises `num_channels` pointers.
         let outputs = unsafe { std::slice::from_raw_parts(channels, num_channels as usize) };
         let ours = outputs.len().min(values.len());
-        for (&samples, &value) in outputs[..ours].iter().zip(&values[..ours]) {
-            if samples.is_null() {
-                continue;
+        if num_samples == 1 {
+            // What a CHOP of one sample per channel asks every cook: a straight loop.
+            for (&samples, &value) in outputs[..ours].iter().zip(&values[..ours]) {
+                if !samples.is_null() {
+                    // SAFETY: non-null; the caller promises room for `num_samples` floats.
+                    unsafe { samples.write(value) };
+                }
             }
-            if num_samples == 1 {
-                // SAFETY: non-null; the caller promises room for `num_samples` floats.
-                unsafe { samples.write(value) };
-            } else {
-                // SAFETY: as above.
-                unsafe { std::slice::from_raw_parts_mut(samples, num_samples as usize) }.fill(value);
+        } else {
+            for (&samples, &value) in outputs[..ours].iter().zip(&values[..ours]) {
+                if !samples.is_null() {
+                    // SAFETY: as above.
+                    unsafe { std::slice::from_raw_parts_mut(samples, num_samples as usize) }.fill(value);
+                }
             }
         }
         for &samples in outputs[ours..].iter().filter(|s| !s.is_null()) {
@@ -770,27 +811,46 @@ mod tests {
         use crate::schema::Param;
         let inst = td_spotify_instance_new(TDS_FAMILY_DAT);
         let bad = [0xFFu8 as c_char, 0];
-        let value = |param: Param, number: f64, text: *const c_char| TdsParamValue {
-            index: param as u32,
-            number,
-            text,
+        let block = |number_index: &[u32], numbers: &[f64], text_index: &[u32], texts: &[*const c_char]| {
+            TdsParamBlock {
+                number_index: number_index.as_ptr(),
+                numbers: numbers.as_ptr(),
+                number_count: numbers.len() as u32,
+                text_index: text_index.as_ptr(),
+                texts: texts.as_ptr(),
+                text_count: texts.len() as u32,
+            }
         };
-        let values = [
-            value(Param::Active, 0.0, std::ptr::null()),
-            value(Param::Clientid, 0.0, bad.as_ptr()),
-            value(Param::Mode, 0.0, c"queue".as_ptr()),
-            TdsParamValue { index: 9999, number: 0.0, text: std::ptr::null() },
-        ];
-        // SAFETY: `inst` is live; `values` holds 4 entries with NUL-terminated texts.
+        let numbers_at = [Param::Active as u32, 9999];
+        let texts_at = [Param::Clientid as u32, Param::Mode as u32, Param::Tokencache as u32];
+        let texts = [bad.as_ptr(), c"queue".as_ptr(), std::ptr::null()];
+        // SAFETY: `inst` is live; every array holds the count given, texts NUL-terminated or null.
         unsafe {
-            assert_eq!(td_spotify_set_params(inst, values.as_ptr(), 4), TdsResult::InvalidUtf8);
+            let first = block(&numbers_at, &[0.0, 1.0], &texts_at, &texts);
+            assert_eq!(td_spotify_set_params(inst, &first), TdsResult::OutOfRange);
             assert_eq!((*inst).0.string_param(Param::Mode as usize), Some("queue"));
             assert_eq!(td_spotify_cook(inst), TdsResult::Ok);
             assert!(!(*inst).0.settings().active);
             assert_eq!((*inst).0.settings().dat_mode, crate::schema::DatMode::Queue);
             // The same values again change nothing and cost no string work.
-            assert_eq!(td_spotify_set_params(inst, values[2..3].as_ptr(), 1), TdsResult::Ok);
-            assert_eq!(td_spotify_set_params(inst, std::ptr::null(), 0), TdsResult::Ok);
+            let again = block(&numbers_at[..1], &[0.0], &texts_at[1..2], &texts[1..2]);
+            assert_eq!(td_spotify_set_params(inst, &again), TdsResult::Ok);
+            assert_eq!(td_spotify_set_params(inst, &again), TdsResult::Ok);
+            // A value set one by one in between is not mistaken for the block's.
+            assert_eq!(td_spotify_set_param_number(inst, Param::Active as u32, 1.0), TdsResult::Ok);
+            assert_eq!(td_spotify_set_params(inst, &again), TdsResult::Ok);
+            assert_eq!(td_spotify_cook(inst), TdsResult::Ok);
+            assert!(!(*inst).0.settings().active);
+            let invalid_utf8 = block(&[], &[], &texts_at[..1], &texts[..1]);
+            assert_eq!(td_spotify_set_params(inst, &invalid_utf8), TdsResult::InvalidUtf8);
+            let empty = block(&[], &[], &[], &[]);
+            assert_eq!(td_spotify_set_params(inst, &empty), TdsResult::Ok);
+            assert_eq!(td_spotify_set_params(inst, std::ptr::null()), TdsResult::NullArgument);
+            let dangling = TdsParamBlock { numbers: std::ptr::null(), ..empty };
+            assert_eq!(
+                td_spotify_set_params(inst, &TdsParamBlock { number_count: 1, ..dangling }),
+                TdsResult::NullArgument
+            );
             td_spotify_instance_free(inst);
         }
     }

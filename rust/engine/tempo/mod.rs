@@ -22,7 +22,7 @@ use super::playback::Features;
 use audio::AudioTempo;
 use phase::GridPoint;
 
-pub use phase::{Analysis, BeatEdge, RegularGrid};
+pub use phase::{Analysis, BeatEdge, Cursor, RegularGrid};
 pub(crate) use tracker::FLOOR_DB;
 
 /// Where `tempo` and `beat_phase` come from (the `tempo_source` channel).
@@ -115,22 +115,32 @@ pub struct TempoFrame {
 /// else none; a forced source gives none while it has nothing. Onset and loudness prefer live
 /// audio (it is what the room hears), then the analysis, then the track's average loudness.
 pub fn select(api: &ApiTempo, live: &LiveTempo) -> TempoFrame {
-    let audio_beat = live
-        .audio
+    select_with(api, live.audio, live.preference, || live.manual)
+}
+
+/// [`select`] with the manual clock read only when it is chosen: a cook whose tempo comes from
+/// Spotify or the audio input does not compute it.
+pub fn select_with(
+    api: &ApiTempo,
+    audio: Option<AudioTempo>,
+    preference: TempoPreference,
+    manual: impl FnOnce() -> Option<BeatReading>,
+) -> TempoFrame {
+    let audio_beat = audio
         .filter(|a| a.locked)
         .and_then(|a| a.point.map(|point| BeatReading { tempo: a.tempo, point, key: a.epoch }));
     let api_beat = api.beat.map(|b| (TempoSource::Api, b));
     let audio_beat = audio_beat.map(|b| (TempoSource::Audio, b));
-    let manual_beat = live.manual.map(|b| (TempoSource::Manual, b));
-    let chosen = match live.preference {
-        TempoPreference::Auto => audio_beat.or(api_beat).or(manual_beat),
+    let manual_beat = || manual().map(|b| (TempoSource::Manual, b));
+    let chosen = match preference {
+        TempoPreference::Auto => audio_beat.or(api_beat).or_else(manual_beat),
         TempoPreference::Spotify => api_beat,
         TempoPreference::Audio => audio_beat,
-        TempoPreference::Manual => manual_beat,
+        TempoPreference::Manual => manual_beat(),
     };
     let (source, beat) = chosen.map_or((TempoSource::None, None), |(s, b)| (s, Some(b)));
     let features = api.features.unwrap_or_default();
-    let (onset, loudness) = match (live.audio, api.onset_loudness, api.features) {
+    let (onset, loudness) = match (audio, api.onset_loudness, api.features) {
         (Some(a), _, _) => (a.onset, a.loudness_db),
         (None, Some(ol), _) => ol,
         (None, None, Some(f)) if f.loudness < 0.0 => (0.0, f.loudness),
@@ -159,8 +169,20 @@ pub fn api_tempo(
     analysis: Option<&Analysis>,
     key: u64,
 ) -> ApiTempo {
+    api_tempo_from(position_s, features, analysis, key, &Cursor::default())
+}
+
+/// [`api_tempo`], with the analysis lookups starting where a reader's `cursor` left them.
+pub fn api_tempo_from(
+    position_s: f64,
+    features: Option<&Features>,
+    analysis: Option<&Analysis>,
+    key: u64,
+    cursor: &Cursor,
+) -> ApiTempo {
     let per_bar = features.map_or(4, |f| u32::from(f.time_signature.clamp(1, 16)));
-    let from_analysis = analysis.filter(|a| a.has_beats()).and_then(|a| a.at(position_s, per_bar));
+    let from_analysis =
+        analysis.filter(|a| a.has_beats()).and_then(|a| a.at_from(position_s, per_bar, cursor));
     let point = from_analysis.or_else(|| {
         features.and_then(|f| {
             RegularGrid { tempo: f.tempo, offset_s: f.beat_offset, beats_per_bar: per_bar }.at(position_s)
@@ -170,7 +192,7 @@ pub fn api_tempo(
     ApiTempo {
         beat: point.map(|point| BeatReading { tempo, point, key }),
         features: features.copied(),
-        onset_loudness: analysis.and_then(|a| a.onset_and_loudness(position_s)),
+        onset_loudness: analysis.and_then(|a| a.onset_and_loudness_from(position_s, cursor)),
     }
 }
 

@@ -5,6 +5,7 @@
 //! question with a [`GridPoint`], a pure function of the position, so every reader agrees and the
 //! phase is continuous whenever the position is.
 
+use std::cell::Cell;
 use std::cmp::Ordering;
 
 /// Where a position falls in the music.
@@ -133,13 +134,18 @@ impl Analysis {
     /// beat period is extrapolated, so phase keeps moving through intros and outros. Without bars,
     /// bars are counted as `beats_per_bar` beats from the first beat.
     pub fn at(&self, position_s: f64, beats_per_bar: u32) -> Option<GridPoint> {
+        self.at_from(position_s, beats_per_bar, &Cursor::default())
+    }
+
+    /// [`Analysis::at`], starting each search where `cursor` says the last one ended.
+    pub fn at_from(&self, position_s: f64, beats_per_bar: u32, cursor: &Cursor) -> Option<GridPoint> {
         if !position_s.is_finite() {
             return None;
         }
-        let beats = continuous_index(&self.beats, position_s)?;
-        let section = self.section_at(position_s);
+        let beats = continuous_index(&self.beats, position_s, &cursor.beat)?;
+        let section = self.section_from(position_s, cursor);
         let mut point = point_from_beats(beats, beats_per_bar, section);
-        if let Some(bars) = continuous_index(&self.bars, position_s) {
+        if let Some(bars) = continuous_index(&self.bars, position_s, &cursor.bar) {
             point.bar_phase = clamp_phase(bars - bars.floor());
         }
         Some(point)
@@ -147,14 +153,23 @@ impl Analysis {
 
     /// Index of the section containing `position_s` (0 before the first or without sections).
     pub fn section_at(&self, position_s: f64) -> u32 {
-        self.sections.partition_point(|&s| s <= position_s).saturating_sub(1) as u32
+        self.section_from(position_s, &Cursor::default())
+    }
+
+    fn section_from(&self, position_s: f64, cursor: &Cursor) -> u32 {
+        locate(&self.sections, position_s, |&s| s, &cursor.section).saturating_sub(1) as u32
     }
 
     /// Onset strength (0–1, a decaying pulse at each segment start, scaled by how sharply the
     /// segment rises) and loudness in dB at `position_s`, from the segments.
     pub fn onset_and_loudness(&self, position_s: f64) -> Option<(f64, f64)> {
+        self.onset_and_loudness_from(position_s, &Cursor::default())
+    }
+
+    /// [`Analysis::onset_and_loudness`], starting the search where `cursor` says.
+    pub fn onset_and_loudness_from(&self, position_s: f64, cursor: &Cursor) -> Option<(f64, f64)> {
         let first = self.segments.first()?;
-        let i = self.segments.partition_point(|s| s.start <= position_s);
+        let i = locate(&self.segments, position_s, |s| s.start, &cursor.segment);
         let Some(seg) = i.checked_sub(1).map(|k| &self.segments[k]) else {
             return Some((0.0, first.loudness_start));
         };
@@ -177,6 +192,37 @@ impl Analysis {
     }
 }
 
+/// Where a reader's last lookups landed in each list of an [`Analysis`].
+///
+/// Playback moves forward a frame at a time, so the next answer is almost always the same index
+/// or the one after: checking those two first makes a cook's lookups a few comparisons instead of
+/// four binary searches. Only a hint: any value (another track's, a seek's) gives the same
+/// answers, just found by the binary search.
+#[derive(Debug, Clone, Default)]
+pub struct Cursor {
+    beat: Cell<u32>,
+    bar: Cell<u32>,
+    section: Cell<u32>,
+    segment: Cell<u32>,
+}
+
+/// How many of `items` start at or before `t` (`partition_point(start <= t)`), trying `hint` and
+/// the index after it before searching; leaves the answer in `hint`.
+fn locate<T>(items: &[T], t: f64, start: impl Fn(&T) -> f64, hint: &Cell<u32>) -> usize {
+    let n = items.len();
+    let fits = |i: usize| (i == 0 || start(&items[i - 1]) <= t) && (i == n || start(&items[i]) > t);
+    let h = (hint.get() as usize).min(n);
+    let i = if fits(h) {
+        h
+    } else if h < n && fits(h + 1) {
+        h + 1
+    } else {
+        items.partition_point(|s| start(s) <= t)
+    };
+    hint.set(u32::try_from(i).unwrap_or(u32::MAX));
+    i
+}
+
 /// A segment whose loudness rises by this much counts as a full onset.
 const ONSET_FULL_RISE_DB: f64 = 24.0;
 /// How fast the onset pulse of a segment fades.
@@ -195,12 +241,12 @@ fn clean(mut starts: Vec<f64>) -> Vec<f64> {
 
 /// How many starts of `starts` lie before `t`, counted continuously: `k + fraction` between start
 /// `k` and start `k + 1`, extrapolated with the first or last interval outside the list.
-fn continuous_index(starts: &[f64], t: f64) -> Option<f64> {
+fn continuous_index(starts: &[f64], t: f64, hint: &Cell<u32>) -> Option<f64> {
     let n = starts.len();
     if n < 2 {
         return None;
     }
-    let i = starts.partition_point(|&s| s <= t);
+    let i = locate(starts, t, |&s| s, hint);
     let (k, a, b) = match i {
         0 => (0, starts[0], starts[1]),
         i if i >= n => (n - 1, starts[n - 1], starts[n - 1] + (starts[n - 1] - starts[n - 2])),
@@ -378,6 +424,22 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        #[test]
+        fn a_cursor_only_speeds_the_search_up(
+            starts in proptest::collection::vec(0.0f64..300.0, 0..60),
+            times in proptest::collection::vec(-10.0f64..320.0, 1..40),
+            hint in 0u32..80,
+        ) {
+            let a = Analysis::new(starts.clone(), starts.clone(), starts.clone(), Vec::new());
+            let cursor = Cursor::default();
+            cursor.beat.set(hint);
+            cursor.section.set(hint);
+            for t in times {
+                prop_assert_eq!(a.at_from(t, 4, &cursor), a.at(t, 4));
+                prop_assert_eq!(a.section_from(t, &cursor), a.section_at(t));
+            }
+        }
 
         #[test]
         fn regular_grid_reader_properties(
