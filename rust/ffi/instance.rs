@@ -203,9 +203,11 @@ impl Instance {
         let manual = || Some(BeatReading { tempo: manual.tempo(), point: manual.at(now), key: 0 });
         self.tempo = self.pinned.channels_for(now, &reader, manual, &mut self.channels);
         if self.pinned.status != Status::Inactive {
-            let shown = self.glide.at(&self.pinned.art, now, self.settings.color_fade);
-            let art = Channel::ArtR as usize;
-            self.channels[art..art + shown.len()].copy_from_slice(shown);
+            // Landed: the snapshot's own colours are already in the channels.
+            if let Some(shown) = self.glide.moving(&self.pinned.art, now, self.settings.color_fade) {
+                let art = Channel::ArtR as usize;
+                self.channels[art..art + shown.len()].copy_from_slice(shown);
+            }
         }
         let seq = self.pinned.track_seq;
         let changed = self.last_track_seq.is_some_and(|last| last != seq);

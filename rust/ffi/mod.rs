@@ -539,9 +539,9 @@ pub unsafe extern "C" fn td_spotify_write_channels(
         if num_samples == 1 {
             // What a CHOP of one sample per channel asks every cook: a straight loop.
             for (&samples, &value) in outputs[..ours].iter().zip(&values[..ours]) {
-                if !samples.is_null() {
-                    // SAFETY: non-null; the caller promises room for `num_samples` floats.
-                    unsafe { samples.write(value) };
+                // SAFETY: non-null; the caller promises room for `num_samples` floats.
+                if let Some(sample) = unsafe { samples.as_mut() } {
+                    *sample = value;
                 }
             }
         } else {

@@ -228,11 +228,14 @@ pub struct Glide {
     seq: u64,
     from: [f32; VALUES],
     shown: [f32; VALUES],
+    /// The glide to `seq`'s colours has landed: until they change, the reader shows them as
+    /// they are and a cook does no glide work.
+    landed: bool,
 }
 
 impl Default for Glide {
     fn default() -> Self {
-        Glide { seq: 0, from: [0.0; VALUES], shown: [0.0; VALUES] }
+        Glide { seq: 0, from: [0.0; VALUES], shown: [0.0; VALUES], landed: false }
     }
 }
 
@@ -240,19 +243,37 @@ impl Glide {
     /// The colours to show at `now`, gliding over `fade_s` seconds from what this reader showed
     /// when `art` changed. Never allocates.
     pub fn at(&mut self, art: &ArtView, now: Instant, fade_s: f64) -> &[f32; VALUES] {
+        if self.moving(art, now, fade_s).is_none() {
+            self.shown = art.values;
+        }
+        &self.shown
+    }
+
+    /// Like [`Glide::at`], but `None` once the glide has landed on `art`'s colours, which the
+    /// reader then shows unchanged (the per-cook cost of a palette that is not changing).
+    pub fn moving(&mut self, art: &ArtView, now: Instant, fade_s: f64) -> Option<&[f32; VALUES]> {
         if art.seq != self.seq {
             // Mid-glide changes start from what is on screen, so nothing ever jumps.
             self.from = self.shown;
             self.seq = art.seq;
+            self.landed = false;
+        }
+        if self.landed {
+            return None;
         }
         let elapsed = art.changed_at.map_or(f64::MAX, |at| now.saturating_duration_since(at).as_secs_f64());
         let t = if fade_s > 0.0 { (elapsed / fade_s).min(1.0) as f32 } else { 1.0 };
+        if t >= 1.0 {
+            self.shown = art.values;
+            self.landed = true;
+            return None;
+        }
         // Smoothstep: starts and lands gently, like a crossfade.
         let t = t * t * (3.0 - 2.0 * t);
         for ((shown, from), to) in self.shown.iter_mut().zip(&self.from).zip(&art.values) {
             *shown = from + (to - from) * t;
         }
-        &self.shown
+        Some(&self.shown)
     }
 }
 
@@ -303,11 +324,19 @@ mod tests {
         assert_eq!(glide.at(&red, t0 + Duration::from_secs(2), 2.0)[..3], [1.0, 0.0, 0.0]);
         // A new colour mid-glide starts from what is shown, not from the old target.
         let blue = view([0.0, 0.0, 1.0], 2, t0 + Duration::from_secs(3));
-        let halfway = *glide.at(&view([1.0, 0.0, 0.0], 1, t0), t0 + Duration::from_secs(1), 2.0);
+        let mut glide = Glide::default();
+        let halfway = *glide.at(&red, t0 + Duration::from_secs(1), 2.0);
         assert_eq!(halfway[0], 0.5);
         let start = glide.at(&blue, t0 + Duration::from_secs(3), 2.0);
         assert_eq!(start[..3], [0.5, 0.0, 0.0]);
         assert_eq!(glide.at(&blue, t0 + Duration::from_secs(9), 2.0)[..3], [0.0, 0.0, 1.0]);
+        // Landed: nothing left to compute until the colours change again.
+        assert!(glide.moving(&blue, t0 + Duration::from_secs(10), 2.0).is_none());
+        let green = view([0.0, 1.0, 0.0], 3, t0 + Duration::from_secs(10));
+        assert_eq!(
+            glide.moving(&green, t0 + Duration::from_secs(10), 2.0).map(|s| s[..3].to_vec()),
+            Some(vec![0.0, 0.0, 1.0])
+        );
         // No fade: straight to the target.
         let mut cut = Glide::default();
         assert_eq!(cut.at(&red, t0, 0.0)[..3], [1.0, 0.0, 0.0]);
