@@ -6,8 +6,8 @@
 //! track; several in a row count as the endpoint being gone. Results are cached per track id in
 //! a small bounded cache, so replaying a playlist costs nothing.
 //!
-//! The fetch functions take the HTTP client, the API's base URL and a bearer token as arguments:
-//! the general client (rate limits, token refresh) lives elsewhere and wires them in.
+//! The fetch functions go through the general [`ApiClient`] (its timeouts, rate limits and token
+//! refresh) with this module's own timeout and body cap, and count their requests in `Stats`.
 
 use std::collections::VecDeque;
 use std::fmt;

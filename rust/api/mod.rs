@@ -20,6 +20,12 @@ pub mod lenient;
 
 use crate::engine::source::BoxFuture;
 
+/// The reason phrase of an HTTP status for a status line or an error page ("Not Found"), from
+/// the `http` crate's table; "Status" for a code it does not name.
+pub fn reason_phrase(status: u16) -> &'static str {
+    http::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("Status")
+}
+
 /// Why no access token could be had. `user_message` is what TouchDesigner shows.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {

@@ -95,7 +95,7 @@ impl Response {
     /// The bytes on the wire: HTTP/1.1, `Connection: close`, no caching, nothing loaded from
     /// elsewhere. `head_only` leaves the body out (a HEAD request).
     pub fn to_bytes(&self, head_only: bool) -> Vec<u8> {
-        let mut out = format!("HTTP/1.1 {} {}\r\n", self.status, reason(self.status));
+        let mut out = format!("HTTP/1.1 {} {}\r\n", self.status, crate::api::reason_phrase(self.status));
         for (name, value) in &self.headers {
             out.push_str(&format!("{name}: {value}\r\n"));
         }
@@ -110,25 +110,6 @@ impl Response {
             bytes.extend_from_slice(self.body.as_bytes());
         }
         bytes
-    }
-}
-
-fn reason(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        302 => "Found",
-        400 => "Bad Request",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        408 => "Request Timeout",
-        421 => "Misdirected Request",
-        431 => "Request Header Fields Too Large",
-        500 => "Internal Server Error",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        505 => "HTTP Version Not Supported",
-        _ => "Status",
     }
 }
 
@@ -307,7 +288,10 @@ fn serve(listener: TcpListener, stop: &AtomicBool, mut handler: Handler) {
 }
 
 fn refusal(status: u16, why: &str) -> Response {
-    Response::html(status, super::pages::page(super::pages::Tone::Problem, reason(status), why))
+    Response::html(
+        status,
+        super::pages::page(super::pages::Tone::Problem, crate::api::reason_phrase(status), why),
+    )
 }
 
 /// Reads what has arrived on `conn` and parses the head once it is complete.

@@ -22,7 +22,6 @@ pub struct SpotifyArgs {
 }
 
 impl SpotifyArgs {
-    #[allow(dead_code)] // used by login/now, which land with the Spotify source
     /// The configuration these flags describe, with the login server on `port`.
     pub fn config(&self, port: Option<u16>) -> SpotifyConfig {
         SpotifyConfig {

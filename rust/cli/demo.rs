@@ -10,6 +10,8 @@ use std::{
 };
 
 #[cfg(all(unix, target_pointer_width = "64"))]
+use super::json::{FrameJson, Ordered};
+#[cfg(all(unix, target_pointer_width = "64"))]
 use td_spotify::ffi::td_host::{Frame, Host, ParValue};
 
 /// Options of `td-spotify demo`.
@@ -98,7 +100,7 @@ fn cook(args: &DemoArgs) -> Result<(), Box<dyn Error>> {
 }
 
 #[cfg(all(unix, target_pointer_width = "64"))]
-fn rows<'a>(frame: &'a Frame<'_>) -> impl Iterator<Item = (&'a str, &'a str)> {
+fn rows<'a>(frame: &'a Frame<'_>) -> impl Iterator<Item = (&'a str, &'a str)> + Clone {
     frame.table.iter().skip(1).filter_map(|r| Some((r.first()?.as_str(), r.get(1)?.as_str())))
 }
 
@@ -110,17 +112,14 @@ fn value_of(frame: &Frame<'_>, name: &str) -> f32 {
 /// One JSON object: `{"channels":{…},"rows":{…}}`, keys in the plugin's order.
 #[cfg(all(unix, target_pointer_width = "64"))]
 fn json(frame: &Frame<'_>, out: &mut String) {
-    let quote = |s: &str| serde_json::to_string(s).unwrap_or_default();
-    out.push_str("{\"channels\":{");
-    for (i, (name, value)) in frame.names.iter().zip(frame.values).enumerate() {
-        let v = if value.is_finite() { format!("{value}") } else { "null".into() };
-        let _ = write!(out, "{}{}:{v}", if i > 0 { "," } else { "" }, quote(name));
+    let line = FrameJson {
+        channels: Ordered(frame.names.iter().zip(frame.values)),
+        rows: Ordered(rows(frame)),
+        warning: None,
+        error: None,
     }
-    out.push_str("},\"rows\":{");
-    for (i, (field, value)) in rows(frame).enumerate() {
-        let _ = write!(out, "{}{}:{}", if i > 0 { "," } else { "" }, quote(field), quote(value));
-    }
-    out.push_str("}}");
+    .line();
+    out.push_str(&line);
 }
 
 /// The full-screen view: channels with a progress bar, then rows.

@@ -2,6 +2,7 @@
 
 mod args;
 mod demo;
+mod json;
 mod jukebox;
 mod login;
 mod now;

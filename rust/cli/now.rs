@@ -3,6 +3,7 @@
 //! It runs the plugin's own engine and poller, and reads snapshots the way an operator does, so
 //! the channel and row names and values are the plugin's (from `td_spotify::schema`).
 
+use super::json::{FrameJson, Ordered};
 use std::error::Error;
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
@@ -187,29 +188,16 @@ fn outcome(snapshot: &Snapshot) -> Result<(), Box<dyn Error>> {
 
 /// `{"channels":{…},"rows":{…}}` in schema order; `warning` and `error` when there are any.
 fn json(snapshot: &Snapshot, channels: &[f32; CHANNEL_COUNT]) -> String {
-    let quote = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into());
-    let channels = CHANNELS
-        .iter()
-        .zip(channels)
-        .map(|(spec, value)| {
-            format!("{}:{}", quote(spec.name), serde_json::to_string(value).unwrap_or("null".into()))
-        })
-        .collect::<Vec<_>>()
-        .join(",");
-    let rows = ROWS
-        .iter()
-        .zip(&snapshot.rows)
-        .map(|(spec, value)| format!("{}:{}", quote(spec.name), quote(&value.to_string_lossy())))
-        .collect::<Vec<_>>()
-        .join(",");
-    let mut out = format!("{{\"channels\":{{{channels}}},\"rows\":{{{rows}}}");
-    for (key, text) in [("warning", &snapshot.warning), ("error", &snapshot.error)] {
-        if let Some(text) = text {
-            out.push_str(&format!(",{}:{}", quote(key), quote(&text.to_string_lossy())));
-        }
+    let text = |t: &Option<std::ffi::CString>| t.as_ref().map(|t| t.to_string_lossy().into_owned());
+    FrameJson {
+        channels: Ordered(CHANNELS.iter().map(|spec| spec.name).zip(channels)),
+        rows: Ordered(
+            ROWS.iter().map(|spec| spec.name).zip(snapshot.rows.iter().map(|r| r.to_string_lossy())),
+        ),
+        warning: text(&snapshot.warning),
+        error: text(&snapshot.error),
     }
-    out.push('}');
-    out
+    .line()
 }
 
 /// The human view.

@@ -363,7 +363,10 @@ impl FakeApi {
         tokio::time::sleep(after).await;
         match reply {
             Reply::Answer { status, headers, body } => {
-                let mut out = format!("HTTP/1.1 {status} {}\r\nconnection: close\r\n", reason(status));
+                let mut out = format!(
+                    "HTTP/1.1 {status} {}\r\nconnection: close\r\n",
+                    td_spotify::api::reason_phrase(status)
+                );
                 if status != 204 {
                     out.push_str(&format!("content-length: {}\r\n", body.len()));
                 }
@@ -391,24 +394,6 @@ impl FakeApi {
     /// The script as an in-process transport (for tokio's paused clock).
     pub fn transport(&self) -> Arc<dyn Transport> {
         Arc::new(MemoryTransport { api: self.clone() })
-    }
-}
-
-fn reason(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        202 => "Accepted",
-        204 => "No Content",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        411 => "Length Required",
-        429 => "Too Many Requests",
-        500 => "Internal Server Error",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        _ => "Whatever",
     }
 }
 
