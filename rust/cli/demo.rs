@@ -12,7 +12,7 @@ use std::{
 #[cfg(all(unix, target_pointer_width = "64"))]
 use super::json::{FrameJson, Ordered};
 #[cfg(all(unix, target_pointer_width = "64"))]
-use td_spotify::ffi::td_host::{Frame, Host, ParValue};
+use super::td_host::{EntryPoints, Frame, Host, ParValue};
 
 /// Options of `td-spotify demo`.
 #[derive(Debug, clap::Args)]
@@ -44,7 +44,7 @@ pub fn run(args: &DemoArgs) -> Result<(), Box<dyn Error>> {
     cook(args)
 }
 
-/// The stand-in host lays out TouchDesigner's vtables as the Itanium C++ ABI does (ffi::td_host).
+/// The stand-in host lays out TouchDesigner's vtables as the Itanium C++ ABI does (the CLI's td_host).
 #[cfg(not(all(unix, target_pointer_width = "64")))]
 fn cook(_args: &DemoArgs) -> Result<(), Box<dyn Error>> {
     Err("`demo` runs on Linux and macOS only (its stand-in TouchDesigner host follows their C++ \
@@ -54,7 +54,7 @@ fn cook(_args: &DemoArgs) -> Result<(), Box<dyn Error>> {
 
 #[cfg(all(unix, target_pointer_width = "64"))]
 fn cook(args: &DemoArgs) -> Result<(), Box<dyn Error>> {
-    let mut host = Host::new(td_spotify::ffi::entry::entry_points())?;
+    let mut host = Host::new(entry_points())?;
     host.set_par("Source", ParValue::Text("Simulator".into()));
     host.set_par("Simseed", ParValue::Number(f64::from(args.seed)));
     host.set_par("Simspeed", ParValue::Number(args.speed));
@@ -189,4 +189,18 @@ fn summary(frame: &Frame<'_>, out: &mut String) {
         row("name"),
         row("artists"),
     );
+}
+
+/// The plugin's six entry points, linked in rather than found with dlopen.
+#[cfg(all(unix, target_pointer_width = "64"))]
+fn entry_points() -> EntryPoints {
+    use td_spotify::ffi::entry::*;
+    EntryPoints {
+        fill_chop: FillCHOPPluginInfo,
+        create_chop: CreateCHOPInstance,
+        destroy_chop: DestroyCHOPInstance,
+        fill_dat: FillDATPluginInfo,
+        create_dat: CreateDATInstance,
+        destroy_dat: DestroyDATInstance,
+    }
 }

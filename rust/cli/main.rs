@@ -6,6 +6,8 @@ mod json;
 mod jukebox;
 mod login;
 mod now;
+#[cfg(all(unix, target_pointer_width = "64"))]
+mod td_host;
 
 use std::process::ExitCode;
 

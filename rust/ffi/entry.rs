@@ -103,16 +103,3 @@ pub unsafe extern "C" fn DestroyDATInstance(op: *mut c_void) {
         unsafe { tds_shim_destroy_dat(op) }
     });
 }
-
-/// The six entry points, for hosts linked with the library (the CLI's demo).
-#[cfg(all(unix, target_pointer_width = "64"))]
-pub fn entry_points() -> super::td_host::EntryPoints {
-    super::td_host::EntryPoints {
-        fill_chop: FillCHOPPluginInfo,
-        create_chop: CreateCHOPInstance,
-        destroy_chop: DestroyCHOPInstance,
-        fill_dat: FillDATPluginInfo,
-        create_dat: CreateDATInstance,
-        destroy_dat: DestroyDATInstance,
-    }
-}

@@ -31,8 +31,6 @@
 pub mod api_version;
 pub mod entry;
 pub mod instance;
-#[cfg(all(unix, target_pointer_width = "64"))]
-pub mod td_host;
 
 use std::ffi::{c_char, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};

@@ -1,7 +1,8 @@
 //! A minimal stand-in for TouchDesigner: loads the plugin through its six entry points, appends
 //! its parameters, and cooks CHOP and DAT instances frame by frame.
 //!
-//! The CLI's `demo` runs through this, so what it shows is what TouchDesigner receives. The
+//! The CLI's `demo` runs through this, so what it shows is what TouchDesigner receives. It lives
+//! in the CLI, not in the library TouchDesigner loads. The
 //! objects TouchDesigner passes in (`OP_Inputs`, `OP_String`, `DAT_Output`, …) are built here as
 //! `#[repr(C)]` structs whose first field points at a table of `extern "C"` functions laid out
 //! like the C++ vtable (facts in `shared/td-abi.md`). That only holds for the Itanium C++ ABI
@@ -204,6 +205,7 @@ pub enum ParKind {
 
 /// One appended parameter, as TouchDesigner would record it.
 #[derive(Debug, Clone)]
+#[allow(dead_code)] // recorded as TouchDesigner receives it; the demo prints only some of it
 pub struct AppendedPar {
     pub name: String,
     pub label: String,
@@ -497,7 +499,6 @@ mod chop_slot {
     pub(super) const WARNING: usize = 10;
     pub(super) const ERROR: usize = 11;
     pub(super) const SETUP_PARAMETERS: usize = 13;
-    pub(super) const PULSE: usize = 14;
 }
 
 /// Itanium slots of `DAT_CPlusPlusBase`.
@@ -507,15 +508,14 @@ mod dat_slot {
     pub(super) const WARNING: usize = 8;
     pub(super) const ERROR: usize = 9;
     pub(super) const SETUP_PARAMETERS: usize = 11;
-    pub(super) const PULSE: usize = 12;
 }
 
 type MessageFn = unsafe extern "C" fn(*mut c_void, *mut OpString, *mut c_void);
 type SetupFn = unsafe extern "C" fn(*mut c_void, *mut ParamManager, *mut c_void);
-type PulseFn = unsafe extern "C" fn(*mut c_void, *const c_char, *mut c_void);
 
 /// What registration told the host about a plugin family.
 #[derive(Debug, Clone)]
+#[allow(dead_code)] // recorded as TouchDesigner receives it; the demo prints only some of it
 pub struct PluginInfoSummary {
     pub api_version: i32,
     pub op_type: String,
@@ -524,6 +524,7 @@ pub struct PluginInfoSummary {
 }
 
 /// An emulated TouchDesigner session holding one CHOP and one DAT of the plugin.
+#[allow(dead_code)] // `chop_info`, `dat_info`: what registration declared, kept for inspection
 pub struct Host {
     entries: EntryPoints,
     pub chop_info: PluginInfoSummary,
@@ -662,18 +663,6 @@ impl Host {
     pub fn set_par(&mut self, name: &str, value: ParValue) {
         let text = text_of(&value);
         self.inputs.values.borrow_mut().insert(name.to_owned(), (value, text));
-    }
-
-    /// Presses a pulse parameter on both operators.
-    pub fn pulse(&mut self, name: &str) {
-        let Ok(c) = CString::new(name) else { return };
-        for (obj, s) in [(self.chop, chop_slot::PULSE), (self.dat, dat_slot::PULSE)] {
-            // SAFETY: live instance; the slot has the pulsePressed signature.
-            unsafe {
-                let f: PulseFn = std::mem::transmute(slot(obj, s));
-                f(obj, c.as_ptr(), ptr::null_mut());
-            }
-        }
     }
 
     /// Cooks both operators once, in TouchDesigner's order, `dt` seconds after the last frame.
