@@ -4,6 +4,7 @@ use std::error::Error;
 use std::path::PathBuf;
 
 use td_spotify::engine::simulator::SimConfig;
+use td_spotify::jukebox::backend::RedisConfig;
 use td_spotify::jukebox::queue::{Rules, TurnMode};
 use td_spotify::jukebox::server::Bind;
 use td_spotify::jukebox::{Jukebox, JukeboxConfig};
@@ -50,6 +51,13 @@ pub struct JukeboxArgs {
     /// config directory).
     #[arg(long, env = "TD_SPOTIFY_CACHE")]
     pub cache: Option<PathBuf>,
+    /// Share one queue with other machines through this Redis (`Redisurl`), e.g.
+    /// redis://192.168.1.10:6379/ ; default: the queue file beside the token store.
+    #[arg(long, env = "TD_SPOTIFY_REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// Seconds the turn lease outlives a machine that stopped renewing it (with --redis-url).
+    #[arg(long, default_value_t = 5.0)]
+    pub lease: f64,
     /// Stop after this many seconds (default: run until Ctrl-C).
     #[arg(long)]
     pub seconds: Option<f64>,
@@ -68,6 +76,13 @@ pub fn run(args: &JukeboxArgs) -> Result<(), Box<dyn Error>> {
     if !positive(args.turn_length) || !positive(args.idle_timeout) {
         return Err("--turn-length and --idle-timeout must be positive numbers of seconds".into());
     }
+    if !(positive(args.lease) && args.lease <= 600.0) {
+        return Err("--lease must be above 0 and at most 600 seconds".into());
+    }
+    let redis = args.redis_url.as_deref().map(str::trim).filter(|u| !u.is_empty()).map(|url| RedisConfig {
+        lease: std::time::Duration::from_secs_f64(args.lease),
+        ..RedisConfig::new(url)
+    });
     let jukebox = Jukebox::start(JukeboxConfig {
         rules: Rules {
             turn_length_s: args.turn_length,
@@ -78,6 +93,7 @@ pub fn run(args: &JukeboxArgs) -> Result<(), Box<dyn Error>> {
         port: args.port,
         store_dir: args.cache.clone(),
         sim: SimConfig { seed: args.seed, speed: args.speed },
+        redis,
     })?;
     println!("Juke-V-Box: open {}", jukebox.url());
     if args.bind == Bind::Lan {

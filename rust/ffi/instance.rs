@@ -16,9 +16,10 @@ use crate::engine::tempo::audio::{AudioError, AudioInput};
 use crate::engine::tempo::tap::ManualClock;
 use crate::engine::tempo::{BeatEdge, BeatReading, LiveTempo, TempoFrame};
 use crate::engine::{self, Engine};
+use crate::jukebox::{self, Control, Jukebox, View};
 use crate::schema::{
-    Channel, DatMode, Info, Status, CHANNEL_COUNT, DEVICE_COLUMNS, PALETTE_COLUMNS, QUEUE_COLUMNS,
-    RECENT_COLUMNS, ROWS, STATUS_FIELDS,
+    Channel, DatMode, Info, Param, Status, CHANNEL_COUNT, DEVICE_COLUMNS, PALETTE_COLUMNS, QUEUE_COLUMNS,
+    RECENT_COLUMNS, ROWS, STATUS_FIELDS, VISITOR_COLUMNS,
 };
 use crate::settings::{ParamValues, Settings};
 
@@ -62,6 +63,12 @@ pub struct Instance {
     local_warning: Option<(Instant, String)>,
     /// Set when a call panicked: the operator shows an error and stops cooking.
     pub poisoned: Option<String>,
+    /// Juke-V-Box mode: the jukebox whose active visitor this operator follows (no `engine`).
+    jukebox: Option<Arc<Jukebox>>,
+    /// The jukebox view this cook reads.
+    view: Option<Arc<View>>,
+    /// What a jukebox operator shows while nobody plays (made once, not per cook).
+    jukebox_idle: Option<Arc<Snapshot>>,
 }
 
 impl Instance {
@@ -87,6 +94,9 @@ impl Instance {
             local_error: None,
             local_warning: None,
             poisoned: None,
+            jukebox: None,
+            view: None,
+            jukebox_idle: None,
         }
     }
 
@@ -119,6 +129,10 @@ impl Instance {
             // Off releases everything, the beat tracker's thread included (joined here).
             self.audio = None;
         }
+        if settings.jukebox_config().is_some() || self.jukebox.is_some() {
+            self.apply_jukebox(settings);
+            return;
+        }
         let engine_dead = self.engine.as_ref().is_some_and(|e| e.is_dead());
         if settings == self.settings && (self.engine.is_some() || !settings.active) && !engine_dead {
             return;
@@ -150,6 +164,69 @@ impl Instance {
         self.last_track_seq = None;
     }
 
+    /// Juke-V-Box mode on, off or changed: the jukebox (shared by the operators of one page)
+    /// runs the visitors' players on its own threads; this operator only reads its view.
+    fn apply_jukebox(&mut self, settings: Settings) {
+        let wanted = settings.jukebox_config();
+        self.settings = settings;
+        self.local_error = None;
+        self.last_track_seq = None;
+        let Some(config) = wanted else {
+            // Back to a single account: the next `apply_params` starts its engine.
+            self.jukebox = None;
+            self.view = None;
+            self.params_dirty = true;
+            return;
+        };
+        self.engine = None;
+        if self.settings.source == crate::settings::SourceKind::Spotify {
+            self.jukebox = None;
+            self.view = None;
+            self.local_error = Some(
+                "Juke-V-Box with Spotify visitors is not available yet: set Source to Simulator to run the \
+                 jukebox with simulated visitors"
+                    .into(),
+            );
+            return;
+        }
+        self.jukebox_idle.get_or_insert_with(|| Arc::new(Snapshot::empty("jukebox", Status::Waiting)));
+        match jukebox::acquire(&config) {
+            Ok(j) => self.jukebox = Some(j),
+            Err(e) => {
+                self.jukebox = None;
+                self.view = None;
+                self.local_error = Some(format!("Juke-V-Box: {e}"));
+            }
+        }
+    }
+
+    /// Pins the jukebox's view and its active visitor's snapshot (or the idle one).
+    fn pin_jukebox(&mut self) {
+        let Some(jukebox) = &self.jukebox else { return };
+        if let Some(view) = jukebox.try_view() {
+            self.view = Some(view);
+        }
+        match self.view.as_ref().and_then(|v| v.player.as_ref()) {
+            Some(player) => {
+                if let Some(latest) = player.try_snapshot() {
+                    self.pinned = latest;
+                }
+            }
+            None => {
+                if let Some(idle) = &self.jukebox_idle {
+                    if !Arc::ptr_eq(&self.pinned, idle) {
+                        self.pinned = Arc::clone(idle);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The view pinned by the last cook, in Juke-V-Box mode.
+    pub fn jukebox_view(&self) -> Option<&View> {
+        self.view.as_deref().filter(|_| self.jukebox.is_some())
+    }
+
     /// Starts a cook: applies parameter changes, pins the current snapshot and computes the
     /// channels once, so the CHOP, the DAT and the info outputs of this cook agree.
     pub fn cook(&mut self, now: Instant) {
@@ -164,6 +241,7 @@ impl Instance {
                     self.pinned = latest;
                 }
             }
+            None if self.jukebox.is_some() => self.pin_jukebox(),
             None if self.pinned.status != Status::Inactive => self.pinned = inactive_snapshot(),
             None => {}
         }
@@ -193,6 +271,12 @@ impl Instance {
         self.channels[Channel::SectionChanged as usize] = f32::from(u8::from(section_changed));
         let beat = self.beat_edge.update(self.tempo.key, self.tempo.point.map(|p| p.beat));
         self.channels[Channel::Beat as usize] = f32::from(u8::from(beat));
+        let (length, remaining, turn) = self.jukebox_view().map_or((0.0, 0.0, 0.0), |v| {
+            (v.queue_length as f32, v.turn_remaining_s as f32, v.turn_index as f32)
+        });
+        self.channels[Channel::QueueLength as usize] = length;
+        self.channels[Channel::TurnRemaining as usize] = remaining;
+        self.channels[Channel::TurnIndex as usize] = turn;
     }
 
     /// Audio samples the beat tracker's ring had to drop because its thread fell behind.
@@ -234,9 +318,23 @@ impl Instance {
                 self.manual.tap(now);
                 return true;
             }
+            "Skip" | "Removevisitor" | "Clearqueue" => {
+                let control = match name {
+                    "Skip" => Control::Skip,
+                    "Clearqueue" => Control::Clear,
+                    _ => Control::Remove { who: self.params.string(Param::Visitor).to_owned() },
+                };
+                let note = match &self.jukebox {
+                    Some(jukebox) => jukebox.control(control).err().map(|e| e.to_string()),
+                    None => Some(format!("{name} ignored: Jukebox is off (or the operator is not active)")),
+                };
+                self.local_warning = note.map(|n| (now + PULSE_NOTE_FOR, n));
+                return true;
+            }
             _ => return false,
         };
-        let note = match &self.engine {
+        let engine = self.engine.as_ref().or_else(|| self.view.as_ref()?.player.as_ref());
+        let note = match engine {
             Some(engine) => engine.pulse(pulse).err().map(|e| e.to_string()),
             None => Some(format!("{name} ignored: the operator is not active")),
         };
@@ -264,6 +362,7 @@ impl Instance {
             DatMode::Queue => (QUEUE_COLUMNS, &lists.queue),
             DatMode::Recent => (RECENT_COLUMNS, &lists.recent),
             DatMode::Palette => (PALETTE_COLUMNS, &self.pinned.art.table),
+            DatMode::Visitors => (VISITOR_COLUMNS, self.jukebox_view().map_or(&[][..], |v| &v.visitors)),
             _ => (DEVICE_COLUMNS, &lists.devices),
         }
     }
@@ -354,6 +453,7 @@ impl Instance {
             .filter(|(until, _)| now < *until)
             .map(|(_, note)| note.as_str())
             .or_else(|| self.pinned.warning.as_deref().and_then(|w| w.to_str().ok()))
+            .or_else(|| self.jukebox_view()?.notice.as_deref()?.to_str().ok())
             .or(self.audio_error.as_ref().map(|(_, e)| e.as_str()))
             .or_else(|| {
                 let audio = self.audio.as_ref()?;
