@@ -613,6 +613,84 @@ mod tests {
     }
 
     #[test]
+    fn jukebox_mode_follows_the_active_visitor_and_lists_the_line() {
+        use std::io::Write;
+        let dir = std::env::temp_dir().join(format!("td-spotify-instance-jukebox-{}", std::process::id()));
+        let mut chop = Instance::new(family::CHOP);
+        let mut dat = Instance::new(family::DAT);
+        for i in [&mut chop, &mut dat] {
+            i.set_number(Param::Jukebox as usize, 1.0);
+            i.set_number(Param::Pageport as usize, 0.0);
+            i.set_string(Param::Tokencache as usize, dir.to_str().unwrap());
+            i.set_string(Param::Mode as usize, "visitors");
+            i.cook(Instant::now());
+            assert_eq!(i.error(), None);
+        }
+        let jukebox = Arc::clone(chop.jukebox.as_ref().expect("a jukebox"));
+        assert!(Arc::ptr_eq(&jukebox, dat.jukebox.as_ref().unwrap()), "one jukebox for one page");
+        assert!(chop.engine.is_none(), "no engine of its own in Juke-V-Box mode");
+        let cook_until = |i: &mut Instance, what: &str, f: &dyn Fn(&Instance) -> bool| {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while !f(i) {
+                assert!(Instant::now() < deadline, "{what}");
+                std::thread::sleep(Duration::from_millis(10));
+                i.cook(Instant::now());
+            }
+        };
+        cook_until(&mut chop, "the empty jukebox shows", &|i| i.jukebox_view().is_some());
+        assert_eq!(chop.snapshot().status, Status::Waiting);
+        assert_eq!(value(&chop, Channel::QueueLength), 0.0);
+        let port = jukebox.url().trim_end_matches('/').rsplit(':').next().unwrap().parse::<u16>().unwrap();
+        for viewer in ["one", "two"] {
+            let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+            write!(s, "POST /join HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: jukebox_viewer={viewer}\r\nContent-Length: 0\r\n\r\n")
+                .unwrap();
+        }
+        cook_until(&mut chop, "two visitors, the first one playing", &|i| {
+            value(i, Channel::QueueLength) == 2.0 && i.snapshot().status == Status::Playing
+        });
+        assert_eq!(value(&chop, Channel::TurnIndex), 1.0);
+        assert!(value(&chop, Channel::TurnRemaining) > 100.0, "Turnlength 120 s by default");
+        assert!(value(&chop, Channel::Position) >= 0.0);
+        cook_until(&mut dat, "the Visitors table", &|i| i.table_size() == (3, VISITOR_COLUMNS.len()));
+        let cell = |i: &Instance, r, c| i.table_cell(r, c).unwrap().to_str().unwrap().to_owned();
+        assert_eq!(cell(&dat, 0, 0), "position");
+        assert_eq!([cell(&dat, 1, 1), cell(&dat, 1, 2)], ["Visitor 1", "playing"]);
+        assert_eq!([cell(&dat, 2, 0), cell(&dat, 2, 1), cell(&dat, 2, 2)], ["2", "Visitor 2", "waiting"]);
+
+        // The operator's pulses: Skip passes the turn, Removevisitor takes the active one out.
+        let first_track = chop.snapshot().row(Row::Name).to_owned();
+        assert!(chop.pulse("Skip"));
+        cook_until(&mut chop, "Skip passes the turn", &|i| value(i, Channel::TurnIndex) == 2.0);
+        cook_until(&mut dat, "Visitor 2 plays", &|i| cell(i, 1, 1) == "Visitor 2");
+        cook_until(&mut chop, "the channels follow Visitor 2's player", &|i| {
+            i.snapshot().status == Status::Playing && i.snapshot().row(Row::Name) != first_track
+        });
+        chop.set_string(Param::Visitor as usize, "visitor 1");
+        assert!(chop.pulse("Removevisitor"));
+        cook_until(&mut dat, "Visitor 1 left", &|i| i.table_size().0 == 3 && cell(i, 2, 2) == "left");
+        assert_eq!(cell(&dat, 2, 3), "removed by the operator");
+        assert!(dat.pulse("Clearqueue"));
+        cook_until(&mut chop, "the line is empty", &|i| {
+            value(i, Channel::QueueLength) == 0.0 && i.snapshot().status == Status::Waiting
+        });
+
+        // Jukebox off: back to the operator's own engine; the jukebox stops with its last operator.
+        for i in [&mut chop, &mut dat] {
+            i.set_number(Param::Jukebox as usize, 0.0);
+            i.cook(Instant::now());
+            i.cook(Instant::now());
+            assert!(i.jukebox.is_none() && i.engine.is_some());
+        }
+        assert_eq!(value(&chop, Channel::QueueLength), 0.0);
+        assert!(chop.pulse("Skip"));
+        assert!(chop.warning().is_some_and(|w| w.contains("Jukebox is off")), "{:?}", chop.warning());
+        assert_eq!(Arc::strong_count(&jukebox), 1, "operators let the jukebox go");
+        drop(jukebox);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn track_changed_is_one_cook_wide() {
         let mut i = Instance::new(family::CHOP);
         i.set_number(Param::Simseed as usize, 99.0);
