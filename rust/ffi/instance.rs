@@ -26,6 +26,9 @@ use crate::settings::{ParamValues, Settings};
 /// How long a pulse's note (e.g. "ignored: not active") stays on the operator.
 pub const PULSE_NOTE_FOR: Duration = Duration::from_secs(5);
 
+/// How long after a failed start the jukebox is tried again.
+const JUKEBOX_RETRY: Duration = Duration::from_secs(1);
+
 /// Static snapshot shown while the operator is inactive.
 fn inactive_snapshot() -> Arc<Snapshot> {
     Arc::new(Snapshot::empty("none", Status::Inactive))
@@ -69,6 +72,9 @@ pub struct Instance {
     view: Option<Arc<View>>,
     /// What a jukebox operator shows while nobody plays (made once, not per cook).
     jukebox_idle: Option<Arc<Snapshot>>,
+    /// When to try starting the jukebox again after it failed (e.g. its port was still held by
+    /// the jukebox it replaces, whose thread lets go of it a few milliseconds later).
+    jukebox_retry: Option<Instant>,
 }
 
 impl Instance {
@@ -97,6 +103,7 @@ impl Instance {
             jukebox: None,
             view: None,
             jukebox_idle: None,
+            jukebox_retry: None,
         }
     }
 
@@ -130,7 +137,7 @@ impl Instance {
             self.audio = None;
         }
         if settings.jukebox_config().is_some() || self.jukebox.is_some() {
-            self.apply_jukebox(settings);
+            self.apply_jukebox(settings, now);
             return;
         }
         let engine_dead = self.engine.as_ref().is_some_and(|e| e.is_dead());
@@ -166,11 +173,12 @@ impl Instance {
 
     /// Juke-V-Box mode on, off or changed: the jukebox (shared by the operators of one page)
     /// runs the visitors' players on its own threads; this operator only reads its view.
-    fn apply_jukebox(&mut self, settings: Settings) {
+    fn apply_jukebox(&mut self, settings: Settings, now: Instant) {
         let wanted = settings.jukebox_config();
         self.settings = settings;
         self.local_error = None;
         self.last_track_seq = None;
+        self.jukebox_retry = None;
         let Some(config) = wanted else {
             // Back to a single account: the next `apply_params` starts its engine.
             self.jukebox = None;
@@ -190,12 +198,19 @@ impl Instance {
             return;
         }
         self.jukebox_idle.get_or_insert_with(|| Arc::new(Snapshot::empty("jukebox", Status::Waiting)));
+        if self.jukebox.as_ref().is_some_and(|j| !j.config().shares_jukebox_with(&config)) {
+            // Another page port, queue folder or Redis: the old jukebox goes first, so that its
+            // port is free for the new one.
+            self.jukebox = None;
+            self.view = None;
+        }
         match jukebox::acquire(&config) {
             Ok(j) => self.jukebox = Some(j),
             Err(e) => {
                 self.jukebox = None;
                 self.view = None;
                 self.local_error = Some(format!("Juke-V-Box: {e}"));
+                self.jukebox_retry = Some(now + JUKEBOX_RETRY);
             }
         }
     }
@@ -230,6 +245,10 @@ impl Instance {
     /// Starts a cook: applies parameter changes, pins the current snapshot and computes the
     /// channels once, so the CHOP, the DAT and the info outputs of this cook agree.
     pub fn cook(&mut self, now: Instant) {
+        if self.jukebox_retry.is_some_and(|at| now >= at) {
+            self.jukebox_retry = None;
+            self.params_dirty = true;
+        }
         if self.params_dirty {
             self.apply_params(now);
         }
@@ -687,6 +706,43 @@ mod tests {
         assert!(chop.warning().is_some_and(|w| w.contains("Jukebox is off")), "{:?}", chop.warning());
         assert_eq!(Arc::strong_count(&jukebox), 1, "operators let the jukebox go");
         drop(jukebox);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_busy_page_port_is_an_error_until_it_frees_up() {
+        let dir =
+            std::env::temp_dir().join(format!("td-spotify-instance-jukebox-port-{}", std::process::id()));
+        let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = busy.local_addr().unwrap().port();
+        let mut i = Instance::new(family::CHOP);
+        i.set_number(Param::Jukebox as usize, 1.0);
+        i.set_number(Param::Pageport as usize, f64::from(port));
+        i.set_string(Param::Tokencache as usize, dir.to_str().unwrap());
+        let t0 = Instant::now();
+        i.cook(t0);
+        assert!(
+            i.error().is_some_and(|e| e.contains("already in use") && e.contains("Pageport")),
+            "{:?}",
+            i.error()
+        );
+        i.cook(t0 + Duration::from_millis(500));
+        assert!(i.jukebox.is_none(), "not retried before a second has passed");
+        drop(busy);
+        i.cook(t0 + JUKEBOX_RETRY);
+        assert_eq!(i.error(), None);
+        let jukebox = i.jukebox.as_ref().expect("started once the port was free");
+        assert!(jukebox.url().ends_with(&format!(":{port}/")));
+        // Another port: the old jukebox lets go first, and the new one starts at once.
+        let other = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        i.set_number(Param::Pageport as usize, f64::from(other));
+        i.cook(t0 + JUKEBOX_RETRY);
+        assert!(
+            i.jukebox.as_ref().is_some_and(|j| j.url().ends_with(&format!(":{other}/"))),
+            "{:?}",
+            i.error()
+        );
+        drop(i);
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -91,7 +91,7 @@ impl BoardCell {
 /// Why the page server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
-    #[error("port {port} is already in use: pick another with --port (or close what uses it)")]
+    #[error("port {port} is already in use: pick another (Pageport, or --port), or close what uses it")]
     PortInUse { port: u16 },
     #[error("could not listen on {addr}: {source}")]
     Listen { addr: SocketAddr, source: io::Error },
