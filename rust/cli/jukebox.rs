@@ -1,6 +1,7 @@
 //! `td-spotify jukebox`: the Juke-V-Box queue and its live page, without TouchDesigner.
 
 use std::error::Error;
+use std::io::Write as _;
 use std::path::PathBuf;
 
 use td_spotify::engine::simulator::SimConfig;
@@ -96,11 +97,27 @@ pub fn run(args: &JukeboxArgs) -> Result<(), Box<dyn Error>> {
         redis,
     })?;
     println!("Juke-V-Box: open {}", jukebox.url());
+    if let Some(redis) = &jukebox.config().redis {
+        // Host and port only: the URL may carry a password.
+        let server = url::Url::parse(&redis.url)
+            .ok()
+            .and_then(|u| Some(format!("{}:{}", u.host_str()?, u.port().unwrap_or(6379))))
+            .unwrap_or_else(|| "Redis".into());
+        // Not `println!`: a reader that took only the URL line has closed the pipe, and a
+        // failed write must not end the jukebox.
+        let _ = writeln!(
+            std::io::stdout(),
+            "The queue is shared through {server}: other machines with the same --redis-url show it too."
+        );
+    }
     if args.bind == Bind::Lan {
-        println!("The page is open to this network too (port {}); Join works from any browser.", args.port);
+        let _ = writeln!(
+            std::io::stdout(),
+            "The page is open to this network too (port {}); Join works from any browser.",
+            args.port
+        );
     }
     // Line-buffered consumers (tests) see the URL at once.
-    use std::io::Write as _;
     let _ = std::io::stdout().flush();
     match args.seconds {
         Some(s) => std::thread::sleep(std::time::Duration::from_secs_f64(s.max(0.0))),

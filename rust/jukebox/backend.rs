@@ -68,11 +68,13 @@ pub struct FileBackend {
     queue: Option<Queue>,
     /// The queue as last saved.
     saved: Option<Queue>,
+    /// Why the last save failed (logged once, not every tick).
+    save_error: Option<String>,
 }
 
 impl FileBackend {
     pub fn new(store: QueueStore) -> FileBackend {
-        FileBackend { store, queue: None, saved: None }
+        FileBackend { store, queue: None, saved: None, save_error: None }
     }
 
     fn queue(&mut self) -> Result<&mut Queue, BackendError> {
@@ -99,9 +101,21 @@ impl Backend for FileBackend {
         change(queue);
         let queue = queue.clone();
         if self.saved.as_ref() != Some(&queue) {
-            // A failed save keeps the queue in memory; the next change tries again.
-            self.store.save(&queue)?;
-            self.saved = Some(queue.clone());
+            // A failed save keeps the queue in memory and the show going; the next change tries
+            // again. Only a restart would lose what was not saved.
+            match self.store.save(&queue) {
+                Ok(()) => {
+                    self.saved = Some(queue.clone());
+                    self.save_error = None;
+                }
+                Err(e) => {
+                    let text = e.to_string();
+                    if self.save_error.as_ref() != Some(&text) {
+                        tracing::warn!("{text}");
+                        self.save_error = Some(text);
+                    }
+                }
+            }
         }
         Ok(queue)
     }
