@@ -186,6 +186,7 @@ impl Settings {
             store_dir: self.spotify.cache_dir.clone(),
             sim: self.sim,
             redis: jukebox.redis.clone(),
+            spotify: (self.source == SourceKind::Spotify).then(|| self.spotify.clone()),
         })
     }
 

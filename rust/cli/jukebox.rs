@@ -2,9 +2,10 @@
 
 use std::error::Error;
 use std::io::Write as _;
-use std::path::PathBuf;
 
 use td_spotify::engine::simulator::SimConfig;
+
+use crate::args::SpotifyArgs;
 use td_spotify::jukebox::backend::RedisConfig;
 use td_spotify::jukebox::queue::{Rules, TurnMode};
 use td_spotify::jukebox::server::Bind;
@@ -15,7 +16,8 @@ use td_spotify::jukebox::{Jukebox, JukeboxConfig};
 pub enum SourceArg {
     /// Each visitor who joins from the page gets a simulated player (no account needed).
     Simulator,
-    /// Each visitor logs in with their own Spotify account (not built yet).
+    /// Each visitor logs in with their own Spotify account (on this computer's browser: the
+    /// login redirects to 127.0.0.1); needs --client-id.
     Spotify,
 }
 
@@ -33,9 +35,10 @@ pub struct JukeboxArgs {
     /// Port of the page (0 picks a free one).
     #[arg(long, default_value_t = 8890)]
     pub port: u16,
-    /// Client id of your Spotify app (for --source spotify).
-    #[arg(long, env = "TD_SPOTIFY_CLIENT_ID", default_value = "")]
-    pub client_id: String,
+    /// Spotify app, accounts and API URLs, and the token store folder (where the queue and the
+    /// visitors' logins are saved too).
+    #[command(flatten)]
+    pub spotify: SpotifyArgs,
     /// Seconds a turn lasts (`Turnlength`, with --turn-mode time).
     #[arg(long, default_value_t = 120.0)]
     pub turn_length: f64,
@@ -48,10 +51,6 @@ pub struct JukeboxArgs {
     /// Who can open the page (`Pagebind`): loopback (this machine) or lan (phones on the network).
     #[arg(long, default_value = "loopback")]
     pub bind: Bind,
-    /// Directory of the token store, where the queue is saved too (default: the OS's per-user
-    /// config directory).
-    #[arg(long, env = "TD_SPOTIFY_CACHE")]
-    pub cache: Option<PathBuf>,
     /// Share one queue with other machines through this Redis (`Redisurl`), e.g.
     /// redis://192.168.1.10:6379/ ; default: the queue file beside the token store.
     #[arg(long, env = "TD_SPOTIFY_REDIS_URL")]
@@ -65,9 +64,9 @@ pub struct JukeboxArgs {
 }
 
 pub fn run(args: &JukeboxArgs) -> Result<(), Box<dyn Error>> {
-    if args.source == SourceArg::Spotify {
-        return Err("--source spotify is not available yet: visitors with their own Spotify accounts are \
-                    still being built; use --source simulator to try the jukebox"
+    if args.source == SourceArg::Spotify && args.spotify.client_id.trim().is_empty() {
+        return Err("--source spotify needs the Client ID of your Spotify app: pass --client-id (or set \
+                    TD_SPOTIFY_CLIENT_ID); --source simulator needs no account"
             .into());
     }
     let positive = |v: f64| v.is_finite() && v > 0.0;
@@ -92,9 +91,10 @@ pub fn run(args: &JukeboxArgs) -> Result<(), Box<dyn Error>> {
         },
         bind: args.bind,
         port: args.port,
-        store_dir: args.cache.clone(),
+        store_dir: args.spotify.cache.clone(),
         sim: SimConfig { seed: args.seed, speed: args.speed },
         redis,
+        spotify: (args.source == SourceArg::Spotify).then(|| args.spotify.config(None)),
     })?;
     println!("Juke-V-Box: open {}", jukebox.url());
     if let Some(redis) = &jukebox.config().redis {

@@ -187,16 +187,6 @@ impl Instance {
             return;
         };
         self.engine = None;
-        if self.settings.source == crate::settings::SourceKind::Spotify {
-            self.jukebox = None;
-            self.view = None;
-            self.local_error = Some(
-                "Juke-V-Box with Spotify visitors is not available yet: set Source to Simulator to run the \
-                 jukebox with simulated visitors"
-                    .into(),
-            );
-            return;
-        }
         self.jukebox_idle.get_or_insert_with(|| Arc::new(Snapshot::empty("jukebox", Status::Waiting)));
         if self.jukebox.as_ref().is_some_and(|j| !j.config().shares_jukebox_with(&config)) {
             // Another page port, queue folder or Redis: the old jukebox goes first, so that its

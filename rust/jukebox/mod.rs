@@ -6,10 +6,13 @@
 //! - [`store`]: the queue persisted atomically beside the token store;
 //! - [`board`]: what the page may show (never a token, a user id or another browser's key);
 //! - [`server`] and [`page`]: the page at `/` and its Server-Sent Events at `/events`;
-//! - [`Jukebox`]: runs all of it on its own threads, following the active visitor's player.
+//! - [`Jukebox`]: runs all of it on its own threads, following the active visitor's player;
+//! - [`backend`]: where the queue lives (the file, or a Redis shared by several machines, with
+//!   the turn lease);
+//! - [`visitors`]: Spotify visitors' logins, kept by Spotify user id.
 //!
 //! Simulated visitors each get their own simulator (seed = base seed + visitor number), started
-//! when their turn begins. Spotify visitors (several accounts in one store) are not built yet.
+//! when their turn begins; Spotify visitors get an engine following their own account.
 
 pub mod backend;
 pub mod board;
@@ -17,6 +20,7 @@ pub mod page;
 pub mod queue;
 pub mod server;
 pub mod store;
+pub mod visitors;
 
 use std::collections::VecDeque;
 use std::ffi::CString;
@@ -26,7 +30,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crossbeam_channel::{Receiver, Sender};
 
-use crate::config::SourceConfig;
+use crate::config::{SourceConfig, SpotifyConfig};
 use crate::engine::os_thread::{self, OsThread};
 use crate::engine::simulator::SimConfig;
 use crate::engine::{Engine, STOP_WAIT};
@@ -35,6 +39,7 @@ use board::{Board, Entry, Mine, NowPlaying};
 use queue::{Observation, Queue, Rules};
 use server::{Bind, BoardCell, Command, PageServer};
 use store::QueueStore;
+use visitors::{Logins, Outcome};
 
 /// How often the jukebox looks at the active player (also the page's worst-case extra delay).
 const TICK: Duration = Duration::from_millis(50);
@@ -58,6 +63,9 @@ pub struct JukeboxConfig {
     pub sim: SimConfig,
     /// A Redis shared with other machines (`Redisurl`); `None` = the queue file.
     pub redis: Option<RedisConfig>,
+    /// Spotify visitors, each logging in with their own account to this app; `None` =
+    /// simulated visitors.
+    pub spotify: Option<SpotifyConfig>,
 }
 
 impl JukeboxConfig {
@@ -156,6 +164,16 @@ impl Jukebox {
             Some(redis) => Box::new(RedisBackend::new(redis)?),
             None => Box::new(FileBackend::new(QueueStore::new(config.store_dir.as_deref())?)),
         };
+        let logins = match &config.spotify {
+            None => None,
+            Some(spotify) => {
+                let root = match &config.store_dir {
+                    Some(dir) => dir.clone(),
+                    None => crate::auth::store::default_dir().ok_or(store::StoreError::NoDirectory)?,
+                };
+                Some(Logins::new(spotify.clone(), &root))
+            }
+        };
         let board = Arc::new(BoardCell::default());
         let (page_tx, page_rx) = crossbeam_channel::bounded(64);
         let (control_tx, control_rx) = crossbeam_channel::bounded(64);
@@ -166,6 +184,7 @@ impl Jukebox {
             rules: config.rules,
             sim: config.sim,
             backend,
+            logins,
             queue: Queue::new(),
             leader: false,
             notice: None,
@@ -289,6 +308,8 @@ struct Runner {
     rules: Rules,
     sim: SimConfig,
     backend: Box<dyn Backend>,
+    /// Spotify visitors' logins; `None` with simulated visitors.
+    logins: Option<Logins>,
     /// The queue as last read or written.
     queue: Queue,
     /// Whether this machine runs the turns.
@@ -309,7 +330,27 @@ impl Runner {
         let mut first = true;
         while !stop.load(Ordering::Acquire) {
             let now = now_ms();
-            let commands: Vec<Command> = page.try_iter().collect();
+            let mut commands: Vec<Command> = page.try_iter().collect();
+            let mut turned_away = Vec::new();
+            let mut joined = Vec::new();
+            if let Some(logins) = &mut self.logins {
+                for Command::Join { viewer } in std::mem::take(&mut commands) {
+                    let in_line =
+                        self.queue.visitors().iter().any(|v| v.viewer.as_deref() == Some(viewer.as_str()));
+                    if in_line {
+                        continue;
+                    }
+                    if let Err(e) = logins.start(&viewer) {
+                        turned_away.push((viewer, "Visitor".to_owned(), e.to_string()));
+                    }
+                }
+                for outcome in logins.poll() {
+                    match outcome {
+                        Outcome::Joined { viewer, id, name } => joined.push((viewer, id, name)),
+                        Outcome::Refused { viewer, name, note } => turned_away.push((viewer, name, note)),
+                    }
+                }
+            }
             let mut controls: Vec<Control> = control.try_iter().collect();
             controls.retain(|c| match c {
                 Control::Rules(rules) => {
@@ -318,12 +359,22 @@ impl Runner {
                 }
                 _ => true,
             });
-            let mut result = if commands.is_empty() && controls.is_empty() && !first {
+            let quiet =
+                commands.is_empty() && controls.is_empty() && joined.is_empty() && turned_away.is_empty();
+            let mut result = if quiet && !first {
                 Ok(())
             } else {
                 self.change(&mut |q| {
                     for command in &commands {
                         page_command(q, command, now);
+                    }
+                    for (viewer, id, name) in &joined {
+                        if let Err(e) = q.join(id, name, Some(viewer), now) {
+                            q.turn_away(&format!("login-{viewer}"), name, Some(viewer), &e.to_string(), now);
+                        }
+                    }
+                    for (viewer, name, note) in &turned_away {
+                        q.turn_away(&format!("login-{viewer}"), name, Some(viewer), note, now);
                     }
                     for c in &controls {
                         control_command(q, c, now);
@@ -348,9 +399,16 @@ impl Runner {
                     // The player of the queue as read: the turn is judged on what it shows.
                     self.follow_active();
                     let obs = self.observe();
+                    let refused = self.player_refused();
                     let rules = self.rules;
-                    self.change(&mut |q| {
-                        q.observe(&rules, &obs, now);
+                    self.change(&mut |q| match &refused {
+                        // Spotify answered 403 for this account: out, with the allowlist note.
+                        Some(id) => {
+                            q.refuse(id, now);
+                        }
+                        None => {
+                            q.observe(&rules, &obs, now);
+                        }
                     })
                 } else {
                     self.backend.load().map(|q| self.queue = q)
@@ -391,12 +449,31 @@ impl Runner {
         // Dropping the old engine never waits on it (see `engine`).
         self.player = None;
         let Some(visitor) = active else { return };
-        let n = visitor.strip_prefix("sim-").and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
-        let sim = SimConfig { seed: self.sim.seed.wrapping_add(n), speed: self.sim.speed };
-        match Engine::start(SourceConfig::Simulator(sim)) {
+        let source = match &self.logins {
+            Some(logins) => match logins.config_of(&visitor) {
+                Some(spotify) => SourceConfig::Spotify(spotify),
+                None => return,
+            },
+            None => {
+                let n = visitor.strip_prefix("sim-").and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
+                SourceConfig::Simulator(SimConfig {
+                    seed: self.sim.seed.wrapping_add(n),
+                    speed: self.sim.speed,
+                })
+            }
+        };
+        match Engine::start(source) {
             Ok(engine) => self.player = Some(Player { visitor, engine: Arc::new(engine) }),
             Err(e) => tracing::warn!(error = %e, "jukebox could not start a visitor's player"),
         }
+    }
+
+    /// The active visitor, when Spotify refused their account (403, Development Mode).
+    fn player_refused(&self) -> Option<String> {
+        let player = self.player.as_ref()?;
+        let snapshot = player.engine.snapshot();
+        let error = snapshot.error.as_deref()?.to_str().ok()?;
+        error.contains(crate::api::error::DEVELOPMENT_MODE).then(|| player.visitor.clone())
     }
 
     fn observe(&self) -> Observation {
@@ -447,7 +524,12 @@ impl Runner {
             if let Some(key) = &d.viewer {
                 viewers.insert(
                     key.clone(),
-                    Mine { position: None, name: Some(d.display_name.clone()), note: Some(d.note.clone()) },
+                    Mine {
+                        position: None,
+                        name: Some(d.display_name.clone()),
+                        note: Some(d.note.clone()),
+                        login: None,
+                    },
                 );
             }
         }
@@ -455,12 +537,29 @@ impl Runner {
             if let Some(key) = &v.viewer {
                 viewers.insert(
                     key.clone(),
-                    Mine { position: Some(i + 1), name: Some(v.display_name.clone()), note: v.note.clone() },
+                    Mine {
+                        position: Some(i + 1),
+                        name: Some(v.display_name.clone()),
+                        note: v.note.clone(),
+                        login: None,
+                    },
+                );
+            }
+        }
+        if let Some(logins) = &self.logins {
+            for (viewer, url) in logins.pending() {
+                viewers.insert(
+                    viewer.to_owned(),
+                    Mine {
+                        note: Some("Log in to Spotify to join…".into()),
+                        login: Some(url.to_owned()),
+                        ..Mine::default()
+                    },
                 );
             }
         }
         Board {
-            source: "simulator",
+            source: if self.logins.is_some() { "spotify" } else { "simulator" },
             now: self.now_playing(),
             active: queue.active().map(|v| v.display_name.clone()),
             turn_index: queue.turn_index(),
@@ -637,6 +736,7 @@ mod tests {
             store_dir: Some(dir.clone()),
             sim: SimConfig { seed: 5, speed: 1.0 },
             redis: None,
+            spotify: None,
         })
         .unwrap();
         let port: u16 = jukebox.url().trim_end_matches('/').rsplit(':').next().unwrap().parse().unwrap();

@@ -328,6 +328,19 @@ impl Queue {
         self.remove(id, NOTE_NOT_ALLOWLISTED, now_ms)
     }
 
+    /// Someone who never got a place (e.g. Spotify refused their account at login) is told why,
+    /// like a visitor who left.
+    pub fn turn_away(&mut self, id: &str, display_name: &str, viewer: Option<&str>, note: &str, now_ms: u64) {
+        let v = Visitor {
+            id: id.to_owned(),
+            display_name: display_name.to_owned(),
+            viewer: viewer.map(str::to_owned),
+            joined_ms: now_ms,
+            note: None,
+        };
+        self.depart(v, note.to_owned(), now_ms);
+    }
+
     /// The operator's `Clearqueue`: everyone leaves.
     pub fn clear(&mut self, now_ms: u64) -> Vec<Event> {
         let mut events = Vec::new();
