@@ -187,7 +187,10 @@ impl Instance {
             return;
         };
         self.engine = None;
-        self.jukebox_idle.get_or_insert_with(|| Arc::new(Snapshot::empty("jukebox", Status::Waiting)));
+        let source = if config.spotify.is_some() { "spotify" } else { "simulator" };
+        if self.jukebox_idle.as_ref().is_none_or(|idle| idle.row(crate::schema::Row::Source) != source) {
+            self.jukebox_idle = Some(Arc::new(Snapshot::empty(source, Status::Waiting)));
+        }
         if self.jukebox.as_ref().is_some_and(|j| !j.config().shares_jukebox_with(&config)) {
             // Another page port, queue folder or Redis: the old jukebox goes first, so that its
             // port is free for the new one.
