@@ -55,6 +55,9 @@ pub enum VisitorError {
     Runtime(std::io::Error),
 }
 
+/// A browser key and what `/v1/me` said for its login.
+type ProfileResult = (String, Result<Profile, AuthError>);
+
 struct Pending {
     session: Arc<Session>,
     dir: PathBuf,
@@ -70,7 +73,7 @@ pub struct Logins {
     runtime: Option<LoginRuntime>,
     http: Option<reqwest::Client>,
     pending: HashMap<String, Pending>,
-    results: (Sender<(String, Result<Profile, AuthError>)>, Receiver<(String, Result<Profile, AuthError>)>),
+    results: (Sender<ProfileResult>, Receiver<ProfileResult>),
 }
 
 impl std::fmt::Debug for Logins {
