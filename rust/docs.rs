@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use crate::schema::{
     ParamKind, Status, CHANNELS, DEVICE_COLUMNS, INFOS, PALETTE_COLUMNS, PARAMS, QUEUE_COLUMNS,
-    RECENT_COLUMNS, ROWS, STATUS_FIELDS,
+    RECENT_COLUMNS, ROWS, STATUS_FIELDS, VISITOR_COLUMNS,
 };
 
 /// Every generated block, by the name used in its `<!-- generated:NAME -->` markers.
@@ -50,6 +50,11 @@ pub fn tables() -> String {
     let _ = writeln!(out, "| Devices | {} |", join(DEVICE_COLUMNS));
     let _ = writeln!(out, "| Status | `field`, `value`; fields {} |", join(STATUS_FIELDS));
     let _ = writeln!(out, "| Palette | {} (five rows, the largest share first) |", join(PALETTE_COLUMNS));
+    let _ = writeln!(
+        out,
+        "| Visitors | {} (Juke-V-Box: the line, `playing` first, then who left and why) |",
+        join(VISITOR_COLUMNS)
+    );
     out
 }
 

@@ -88,6 +88,9 @@ channels! {
     Palette5G => "palette5_g", "ratio", "0 – 1", "Green of swatch 5 of the cover's palette (by share, largest first).";
     Palette5B => "palette5_b", "ratio", "0 – 1", "Blue of swatch 5 of the cover's palette (by share, largest first).";
     SectionChanged => "section_changed", "pulse", "0/1", "1 for exactly one cook when `section` changes within an item.";
+    QueueLength => "queue_length", "count", "≥ 0", "Juke-V-Box: visitors in line, the active one included; 0 when Jukebox is off.";
+    TurnRemaining => "turn_remaining", "s", "≥ 0", "Juke-V-Box: seconds left in the active visitor's turn (0 with Turnmode Track, or nobody in line).";
+    TurnIndex => "turn_index", "count", "≥ 0", "Juke-V-Box: turns started since the queue was created; changes when the turn passes.";
 }
 
 /// Number of CHOP channels.
@@ -277,6 +280,8 @@ impl ParamSpec {
 pub const PAGE: &CStr = c"Spotify";
 /// Page of the simulator's settings.
 pub const SIM_PAGE: &CStr = c"Simulator";
+/// Page of the Juke-V-Box settings.
+pub const JUKEBOX_PAGE: &CStr = c"Jukebox";
 
 const SOURCE_MENU: &[MenuItem] =
     &[MenuItem { name: c"Simulator", label: c"Simulator" }, MenuItem { name: c"Spotify", label: c"Spotify" }];
@@ -321,6 +326,17 @@ pub enum Param {
     Pollinterval,
     Colorfade,
     Temposource,
+    Jukebox,
+    Turnlength,
+    Turnmode,
+    Idletimeout,
+    Pagebind,
+    Pageport,
+    Redisurl,
+    Skip,
+    Removevisitor,
+    Visitor,
+    Clearqueue,
 }
 
 /// Every custom parameter, in the order they are appended.
@@ -386,7 +402,8 @@ port, as a Redirect URI in your Spotify app. A fixed port needs http://127.0.0.1
         default_str: c"nowplaying",
         menu: MODE_MENU,
         help:
-            c"What the DAT lists: the current item, the queue, recent tracks, devices, the engine's status or the cover's palette.",
+            c"What the DAT lists: the current item, the queue, recent tracks, devices, the engine's status, the cover's palette \
+or the Juke-V-Box visitors.",
         ..param(c"Mode", c"Mode", ParamKind::Menu)
     },
     ParamSpec {
@@ -445,7 +462,87 @@ while playing, every 4 to 5 while paused or idle, and just after each track's pr
 else Bpm/Tap. The others use only that source (tempo_source 0 while it has nothing).",
         ..param(c"Temposource", c"Tempo Source", ParamKind::Menu)
     },
+    ParamSpec {
+        page: JUKEBOX_PAGE,
+        help: c"Juke-V-Box mode: visitors join from the page, take turns, and the active visitor's playback drives \
+every channel and row (Source picks simulated or Spotify visitors). The page is served while this is on.",
+        ..param(c"Jukebox", c"Jukebox", ParamKind::Toggle)
+    },
+    ParamSpec {
+        page: JUKEBOX_PAGE,
+        default: 120.0,
+        min: 5.0,
+        max: 3600.0,
+        clamp: true,
+        help: c"Seconds a turn lasts when Turnmode is Time.",
+        ..param(c"Turnlength", c"Turn Length", ParamKind::Float)
+    },
+    ParamSpec {
+        page: JUKEBOX_PAGE,
+        default_str: c"time",
+        menu: TURN_MODE_MENU,
+        help: c"How a turn ends: after Turnlength seconds (Time) or when the visitor's track changes (Track).",
+        ..param(c"Turnmode", c"Turn Mode", ParamKind::Menu)
+    },
+    ParamSpec {
+        page: JUKEBOX_PAGE,
+        default: 30.0,
+        min: 5.0,
+        max: 600.0,
+        clamp: true,
+        help: c"Seconds the active visitor may play nothing before the turn passes on (they leave with a note).",
+        ..param(c"Idletimeout", c"Idle Timeout", ParamKind::Float)
+    },
+    ParamSpec {
+        page: JUKEBOX_PAGE,
+        default_str: c"loopback",
+        menu: PAGE_BIND_MENU,
+        help: c"Who can open the page: this computer only (Loopback), or phones on the same network too (Network). \
+The page never shows a token either way.",
+        ..param(c"Pagebind", c"Page Bind", ParamKind::Menu)
+    },
+    ParamSpec {
+        page: JUKEBOX_PAGE,
+        default: 8890.0,
+        min: 0.0,
+        max: 65535.0,
+        clamp: true,
+        help: c"Port of the page, http://127.0.0.1:PORT/ (0 = a free one).",
+        ..param(c"Pageport", c"Page Port", ParamKind::Int)
+    },
+    ParamSpec {
+        page: JUKEBOX_PAGE,
+        help: c"redis://HOST:PORT/ of a Redis shared by several machines: one queue, one active visitor (the machine \
+holding a 5 s lease runs the turns; another takes over when it stops). Empty = the queue file beside the token cache.",
+        ..param(c"Redisurl", c"Redis URL", ParamKind::String)
+    },
+    ParamSpec {
+        page: JUKEBOX_PAGE,
+        help: c"Ends the active visitor's turn: they go to the back of the line.",
+        ..param(c"Skip", c"Skip", ParamKind::Pulse)
+    },
+    ParamSpec {
+        page: JUKEBOX_PAGE,
+        help: c"Takes the visitor named in Visitor out of the line (the active one when Visitor is empty).",
+        ..param(c"Removevisitor", c"Remove Visitor", ParamKind::Pulse)
+    },
+    ParamSpec {
+        page: JUKEBOX_PAGE,
+        help: c"Who Removevisitor takes out: a display name or a position (1 = the active visitor); empty = the active one.",
+        ..param(c"Visitor", c"Visitor", ParamKind::String)
+    },
+    ParamSpec {
+        page: JUKEBOX_PAGE,
+        help: c"Empties the line; every visitor sees that the operator cleared it.",
+        ..param(c"Clearqueue", c"Clear Queue", ParamKind::Pulse)
+    },
 ];
+
+const TURN_MODE_MENU: &[MenuItem] =
+    &[MenuItem { name: c"time", label: c"Time" }, MenuItem { name: c"track", label: c"Track" }];
+
+const PAGE_BIND_MENU: &[MenuItem] =
+    &[MenuItem { name: c"loopback", label: c"Loopback" }, MenuItem { name: c"network", label: c"Network" }];
 
 const TEMPO_SOURCE_MENU: &[MenuItem] = &[
     MenuItem { name: c"auto", label: c"Auto" },
@@ -470,6 +567,8 @@ pub enum DatMode {
     Status,
     /// The cover's five swatches, columns [`PALETTE_COLUMNS`].
     Palette,
+    /// The Juke-V-Box line, columns [`VISITOR_COLUMNS`].
+    Visitors,
 }
 
 impl DatMode {
@@ -481,6 +580,7 @@ impl DatMode {
             "devices" => DatMode::Devices,
             "status" => DatMode::Status,
             "palette" => DatMode::Palette,
+            "visitors" => DatMode::Visitors,
             _ => DatMode::NowPlaying,
         }
     }
@@ -493,6 +593,7 @@ const MODE_MENU: &[MenuItem] = &[
     MenuItem { name: c"devices", label: c"Devices" },
     MenuItem { name: c"status", label: c"Status" },
     MenuItem { name: c"palette", label: c"Palette" },
+    MenuItem { name: c"visitors", label: c"Visitors" },
 ];
 
 /// Columns of the `Queue` table (row 0 is this header).
@@ -505,6 +606,9 @@ pub const RECENT_COLUMNS: &[&CStr] =
 pub const DEVICE_COLUMNS: &[&CStr] = &[c"name", c"type", c"is_active", c"volume_percent", c"id"];
 /// Columns of the `Palette` table: rank 1 is the dominant swatch; r, g, b are sRGB 0–1.
 pub const PALETTE_COLUMNS: &[&CStr] = &[c"rank", c"hex", c"r", c"g", c"b", c"share"];
+/// Columns of the `Visitors` table: those in line (position 1 plays), then those who left
+/// recently (empty position, state `left`), with the note they were shown. Never a token.
+pub const VISITOR_COLUMNS: &[&CStr] = &[c"position", c"name", c"state", c"note"];
 
 /// Rows of the `Status` table (`field | value`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

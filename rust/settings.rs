@@ -10,6 +10,10 @@ use crate::config::{SourceConfig, SpotifyConfig, DEFAULT_PORT};
 use crate::engine::simulator::SimConfig;
 use crate::engine::tempo::tap::{MAX_BPM, MIN_BPM};
 use crate::engine::tempo::TempoPreference;
+use crate::jukebox::backend::RedisConfig;
+use crate::jukebox::queue::{Rules, TurnMode};
+use crate::jukebox::server::Bind;
+use crate::jukebox::JukeboxConfig;
 use crate::schema::{DatMode, Param, ParamKind, MIN_POLL_INTERVAL_S, PARAMS};
 
 /// The raw value of every parameter, in [`PARAMS`] order.
@@ -71,6 +75,30 @@ impl ParamValues {
     }
 }
 
+/// The `Jukebox` page's values; out-of-range numbers are clamped to the table's range.
+fn jukebox_settings(values: &ParamValues) -> JukeboxSettings {
+    let clamped = |param: Param| {
+        let spec = &PARAMS[param as usize];
+        let v = values.number(param);
+        if v.is_finite() {
+            v.clamp(spec.min, spec.max)
+        } else {
+            spec.default
+        }
+    };
+    let redis = values.string(Param::Redisurl).trim();
+    JukeboxSettings {
+        rules: Rules {
+            turn_length_s: clamped(Param::Turnlength),
+            turn_mode: values.menu(Param::Turnmode).parse().unwrap_or(TurnMode::Time),
+            idle_timeout_s: clamped(Param::Idletimeout),
+        },
+        bind: values.menu(Param::Pagebind).parse().unwrap_or_default(),
+        port: clamped(Param::Pageport).round() as u16,
+        redis: (!redis.is_empty()).then(|| RedisConfig::new(redis)),
+    }
+}
+
 /// Which data source the operator follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SourceKind {
@@ -93,6 +121,17 @@ pub struct Settings {
     pub color_fade: f64,
     /// Where tempo comes from (`Temposource`).
     pub tempo_preference: TempoPreference,
+    /// Juke-V-Box mode (`Jukebox` on), with its page and rules.
+    pub jukebox: Option<JukeboxSettings>,
+}
+
+/// The `Jukebox` page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JukeboxSettings {
+    pub rules: Rules,
+    pub bind: Bind,
+    pub port: u16,
+    pub redis: Option<RedisConfig>,
 }
 
 impl Settings {
@@ -133,7 +172,22 @@ impl Settings {
                 }
             },
             tempo_preference: TempoPreference::from_token(values.menu(Param::Temposource)),
+            jukebox: (values.number(Param::Jukebox) >= 0.5).then(|| jukebox_settings(values)),
         }
+    }
+
+    /// The jukebox this operator needs, or `None` when inactive or not in Juke-V-Box mode.
+    pub fn jukebox_config(&self) -> Option<JukeboxConfig> {
+        let jukebox = self.jukebox.as_ref().filter(|_| self.active)?;
+        Some(JukeboxConfig {
+            rules: jukebox.rules,
+            bind: jukebox.bind,
+            port: jukebox.port,
+            store_dir: self.spotify.cache_dir.clone(),
+            sim: self.sim,
+            redis: jukebox.redis.clone(),
+            spotify: (self.source == SourceKind::Spotify).then(|| self.spotify.clone()),
+        })
     }
 
     /// The engine this operator needs, or `None` when inactive.

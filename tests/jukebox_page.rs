@@ -144,9 +144,13 @@ fn two_visitors_join_and_the_page_follows_live() {
 }
 
 #[test]
-fn spotify_visitors_are_not_available_yet() {
-    let out = Command::new(BIN).args(["jukebox", "--source", "spotify"]).output().unwrap();
+fn spotify_visitors_need_a_client_id() {
+    let out = Command::new(BIN)
+        .args(["jukebox", "--source", "spotify", "--client-id", ""])
+        .env_remove("TD_SPOTIFY_CLIENT_ID")
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("--source spotify is not available yet"), "{err}");
+    assert!(err.contains("--source spotify needs the Client ID"), "{err}");
 }

@@ -27,7 +27,7 @@ use td_spotify::config::{ACCOUNTS_URL_ENV, API_URL_ENV};
 use td_spotify::engine::simulator::{SegmentKind, Timeline};
 use td_spotify::ffi::instance::PULSE_NOTE_FOR;
 use td_spotify::schema::{
-    Status, DEVICE_COLUMNS, PALETTE_COLUMNS, QUEUE_COLUMNS, RECENT_COLUMNS, STATUS_FIELDS,
+    Status, DEVICE_COLUMNS, PALETTE_COLUMNS, QUEUE_COLUMNS, RECENT_COLUMNS, STATUS_FIELDS, VISITOR_COLUMNS,
 };
 
 const ENTRY_POINTS: [&str; 6] = [
@@ -165,6 +165,7 @@ fn expectations(phases: &[(&str, u64, f64)], transport: u64) -> String {
     writeln!(out, "columns\tdevices\t{}", names(DEVICE_COLUMNS)).unwrap();
     writeln!(out, "columns\tstatus\t{}", names(STATUS_FIELDS)).unwrap();
     writeln!(out, "columns\tpalette\t{}", names(PALETTE_COLUMNS)).unwrap();
+    writeln!(out, "columns\tvisitors\t{}", names(VISITOR_COLUMNS)).unwrap();
     writeln!(out, "pulse_note_ms\t{}", PULSE_NOTE_FOR.as_millis()).unwrap();
     for &(name, seed, speed) in phases {
         writeln!(out, "phase\t{name}\t{seed}\t{speed}\t{FRAMES}").unwrap();

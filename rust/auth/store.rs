@@ -281,8 +281,10 @@ fn category(e: &serde_json::Error) -> &'static str {
     }
 }
 
-/// Writes `bytes` to `path` so that readers see the old file or the new one, never a mix.
-fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+/// Writes `bytes` to `path` so that readers see the old file or the new one, never a mix, and
+/// only the user can read it: a temporary file in the same folder, flushed, then renamed over
+/// `path`. The jukebox's queue file is written the same way.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("token.json");
     let tmp = dir.join(format!(".{name}.{}.{}.tmp", std::process::id(), random_string(6)));

@@ -1,9 +1,12 @@
 //! `td-spotify jukebox`: the Juke-V-Box queue and its live page, without TouchDesigner.
 
 use std::error::Error;
-use std::path::PathBuf;
+use std::io::Write as _;
 
 use td_spotify::engine::simulator::SimConfig;
+
+use crate::args::SpotifyArgs;
+use td_spotify::jukebox::backend::RedisConfig;
 use td_spotify::jukebox::queue::{Rules, TurnMode};
 use td_spotify::jukebox::server::Bind;
 use td_spotify::jukebox::{Jukebox, JukeboxConfig};
@@ -13,7 +16,8 @@ use td_spotify::jukebox::{Jukebox, JukeboxConfig};
 pub enum SourceArg {
     /// Each visitor who joins from the page gets a simulated player (no account needed).
     Simulator,
-    /// Each visitor logs in with their own Spotify account (not built yet).
+    /// Each visitor logs in with their own Spotify account (on this computer's browser: the
+    /// login redirects to 127.0.0.1); needs --client-id.
     Spotify,
 }
 
@@ -31,9 +35,10 @@ pub struct JukeboxArgs {
     /// Port of the page (0 picks a free one).
     #[arg(long, default_value_t = 8890)]
     pub port: u16,
-    /// Client id of your Spotify app (for --source spotify).
-    #[arg(long, env = "TD_SPOTIFY_CLIENT_ID", default_value = "")]
-    pub client_id: String,
+    /// Spotify app, accounts and API URLs, and the token store folder (where the queue and the
+    /// visitors' logins are saved too).
+    #[command(flatten)]
+    pub spotify: SpotifyArgs,
     /// Seconds a turn lasts (`Turnlength`, with --turn-mode time).
     #[arg(long, default_value_t = 120.0)]
     pub turn_length: f64,
@@ -46,19 +51,22 @@ pub struct JukeboxArgs {
     /// Who can open the page (`Pagebind`): loopback (this machine) or lan (phones on the network).
     #[arg(long, default_value = "loopback")]
     pub bind: Bind,
-    /// Directory of the token store, where the queue is saved too (default: the OS's per-user
-    /// config directory).
-    #[arg(long, env = "TD_SPOTIFY_CACHE")]
-    pub cache: Option<PathBuf>,
+    /// Share one queue with other machines through this Redis (`Redisurl`), e.g.
+    /// redis://192.168.1.10:6379/ ; default: the queue file beside the token store.
+    #[arg(long, env = "TD_SPOTIFY_REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// Seconds the turn lease outlives a machine that stopped renewing it (with --redis-url).
+    #[arg(long, default_value_t = 5.0)]
+    pub lease: f64,
     /// Stop after this many seconds (default: run until Ctrl-C).
     #[arg(long)]
     pub seconds: Option<f64>,
 }
 
 pub fn run(args: &JukeboxArgs) -> Result<(), Box<dyn Error>> {
-    if args.source == SourceArg::Spotify {
-        return Err("--source spotify is not available yet: visitors with their own Spotify accounts are \
-                    still being built; use --source simulator to try the jukebox"
+    if args.source == SourceArg::Spotify && args.spotify.client_id.trim().is_empty() {
+        return Err("--source spotify needs the Client ID of your Spotify app: pass --client-id (or set \
+                    TD_SPOTIFY_CLIENT_ID); --source simulator needs no account"
             .into());
     }
     let positive = |v: f64| v.is_finite() && v > 0.0;
@@ -68,6 +76,13 @@ pub fn run(args: &JukeboxArgs) -> Result<(), Box<dyn Error>> {
     if !positive(args.turn_length) || !positive(args.idle_timeout) {
         return Err("--turn-length and --idle-timeout must be positive numbers of seconds".into());
     }
+    if !(positive(args.lease) && args.lease <= 600.0) {
+        return Err("--lease must be above 0 and at most 600 seconds".into());
+    }
+    let redis = args.redis_url.as_deref().map(str::trim).filter(|u| !u.is_empty()).map(|url| RedisConfig {
+        lease: std::time::Duration::from_secs_f64(args.lease),
+        ..RedisConfig::new(url)
+    });
     let jukebox = Jukebox::start(JukeboxConfig {
         rules: Rules {
             turn_length_s: args.turn_length,
@@ -76,15 +91,33 @@ pub fn run(args: &JukeboxArgs) -> Result<(), Box<dyn Error>> {
         },
         bind: args.bind,
         port: args.port,
-        store_dir: args.cache.clone(),
+        store_dir: args.spotify.cache.clone(),
         sim: SimConfig { seed: args.seed, speed: args.speed },
+        redis,
+        spotify: (args.source == SourceArg::Spotify).then(|| args.spotify.config(None)),
     })?;
     println!("Juke-V-Box: open {}", jukebox.url());
+    if let Some(redis) = &jukebox.config().redis {
+        // Host and port only: the URL may carry a password.
+        let server = url::Url::parse(&redis.url)
+            .ok()
+            .and_then(|u| Some(format!("{}:{}", u.host_str()?, u.port().unwrap_or(6379))))
+            .unwrap_or_else(|| "Redis".into());
+        // Not `println!`: a reader that took only the URL line has closed the pipe, and a
+        // failed write must not end the jukebox.
+        let _ = writeln!(
+            std::io::stdout(),
+            "The queue is shared through {server}: other machines with the same --redis-url show it too."
+        );
+    }
     if args.bind == Bind::Lan {
-        println!("The page is open to this network too (port {}); Join works from any browser.", args.port);
+        let _ = writeln!(
+            std::io::stdout(),
+            "The page is open to this network too (port {}); Join works from any browser.",
+            args.port
+        );
     }
     // Line-buffered consumers (tests) see the URL at once.
-    use std::io::Write as _;
     let _ = std::io::stdout().flush();
     match args.seconds {
         Some(s) => std::thread::sleep(std::time::Duration::from_secs_f64(s.max(0.0))),

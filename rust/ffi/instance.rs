@@ -16,14 +16,18 @@ use crate::engine::tempo::audio::{AudioError, AudioInput};
 use crate::engine::tempo::tap::ManualClock;
 use crate::engine::tempo::{BeatEdge, BeatReading, Cursor, TempoFrame};
 use crate::engine::{self, Engine};
+use crate::jukebox::{self, Control, Jukebox, View};
 use crate::schema::{
-    Channel, DatMode, Info, Status, CHANNEL_COUNT, DEVICE_COLUMNS, PALETTE_COLUMNS, QUEUE_COLUMNS,
-    RECENT_COLUMNS, ROWS, STATUS_FIELDS,
+    Channel, DatMode, Info, Param, Status, CHANNEL_COUNT, DEVICE_COLUMNS, PALETTE_COLUMNS, QUEUE_COLUMNS,
+    RECENT_COLUMNS, ROWS, STATUS_FIELDS, VISITOR_COLUMNS,
 };
 use crate::settings::{ParamValues, Settings};
 
 /// How long a pulse's note (e.g. "ignored: not active") stays on the operator.
 pub const PULSE_NOTE_FOR: Duration = Duration::from_secs(5);
+
+/// How long after a failed start the jukebox is tried again.
+const JUKEBOX_RETRY: Duration = Duration::from_secs(1);
 
 /// Static snapshot shown while the operator is inactive.
 fn inactive_snapshot() -> Arc<Snapshot> {
@@ -67,6 +71,15 @@ pub struct Instance {
     local_warning: Option<(Instant, String)>,
     /// Set when a call panicked: the operator shows an error and stops cooking.
     pub poisoned: Option<String>,
+    /// Juke-V-Box mode: the jukebox whose active visitor this operator follows (no `engine`).
+    jukebox: Option<Arc<Jukebox>>,
+    /// The jukebox view this cook reads.
+    view: Option<Arc<View>>,
+    /// What a jukebox operator shows while nobody plays (made once, not per cook).
+    jukebox_idle: Option<Arc<Snapshot>>,
+    /// When to try starting the jukebox again after it failed (e.g. its port was still held by
+    /// the jukebox it replaces, whose thread lets go of it a few milliseconds later).
+    jukebox_retry: Option<Instant>,
 }
 
 impl Instance {
@@ -94,6 +107,10 @@ impl Instance {
             local_error: None,
             local_warning: None,
             poisoned: None,
+            jukebox: None,
+            view: None,
+            jukebox_idle: None,
+            jukebox_retry: None,
         }
     }
 
@@ -142,6 +159,10 @@ impl Instance {
             // Off releases everything, the beat tracker's thread included (joined here).
             self.audio = None;
         }
+        if settings.jukebox_config().is_some() || self.jukebox.is_some() {
+            self.apply_jukebox(settings, now);
+            return;
+        }
         let engine_dead = self.engine.as_ref().is_some_and(|e| e.is_dead());
         if settings == self.settings && (self.engine.is_some() || !settings.active) && !engine_dead {
             return;
@@ -173,9 +194,77 @@ impl Instance {
         self.last_track_seq = None;
     }
 
+    /// Juke-V-Box mode on, off or changed: the jukebox (shared by the operators of one page)
+    /// runs the visitors' players on its own threads; this operator only reads its view.
+    fn apply_jukebox(&mut self, settings: Settings, now: Instant) {
+        let wanted = settings.jukebox_config();
+        self.settings = settings;
+        self.local_error = None;
+        self.last_track_seq = None;
+        self.jukebox_retry = None;
+        let Some(config) = wanted else {
+            // Back to a single account: the next `apply_params` starts its engine.
+            self.jukebox = None;
+            self.view = None;
+            self.params_dirty = true;
+            return;
+        };
+        self.engine = None;
+        let source = if config.spotify.is_some() { "spotify" } else { "simulator" };
+        if self.jukebox_idle.as_ref().is_none_or(|idle| idle.row(crate::schema::Row::Source) != source) {
+            self.jukebox_idle = Some(Arc::new(Snapshot::empty(source, Status::Waiting)));
+        }
+        if self.jukebox.as_ref().is_some_and(|j| !j.config().shares_jukebox_with(&config)) {
+            // Another page port, queue folder or Redis: the old jukebox goes first, so that its
+            // port is free for the new one.
+            self.jukebox = None;
+            self.view = None;
+        }
+        match jukebox::acquire(&config) {
+            Ok(j) => self.jukebox = Some(j),
+            Err(e) => {
+                self.jukebox = None;
+                self.view = None;
+                self.local_error = Some(format!("Juke-V-Box: {e}"));
+                self.jukebox_retry = Some(now + JUKEBOX_RETRY);
+            }
+        }
+    }
+
+    /// Pins the jukebox's view and its active visitor's snapshot (or the idle one).
+    fn pin_jukebox(&mut self) {
+        let Some(jukebox) = &self.jukebox else { return };
+        if let Some(view) = jukebox.try_view() {
+            self.view = Some(view);
+        }
+        match self.view.as_ref().and_then(|v| v.player.as_ref()) {
+            Some(player) => {
+                if let Some(latest) = player.try_snapshot() {
+                    self.pinned = latest;
+                }
+            }
+            None => {
+                if let Some(idle) = &self.jukebox_idle {
+                    if !Arc::ptr_eq(&self.pinned, idle) {
+                        self.pinned = Arc::clone(idle);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The view pinned by the last cook, in Juke-V-Box mode.
+    pub fn jukebox_view(&self) -> Option<&View> {
+        self.view.as_deref().filter(|_| self.jukebox.is_some())
+    }
+
     /// Starts a cook: applies parameter changes, pins the current snapshot and computes the
     /// channels once, so the CHOP, the DAT and the info outputs of this cook agree.
     pub fn cook(&mut self, now: Instant) {
+        if self.jukebox_retry.is_some_and(|at| now >= at) {
+            self.jukebox_retry = None;
+            self.params_dirty = true;
+        }
         if self.params_dirty {
             self.apply_params(now);
         }
@@ -187,6 +276,7 @@ impl Instance {
                     self.pinned = latest;
                 }
             }
+            None if self.jukebox.is_some() => self.pin_jukebox(),
             None if self.pinned.status != Status::Inactive => self.pinned = inactive_snapshot(),
             None => {}
         }
@@ -220,6 +310,12 @@ impl Instance {
         self.channels[Channel::SectionChanged as usize] = f32::from(u8::from(section_changed));
         let beat = self.beat_edge.update(self.tempo.key, self.tempo.point.map(|p| p.beat));
         self.channels[Channel::Beat as usize] = f32::from(u8::from(beat));
+        let (length, remaining, turn) = self.jukebox_view().map_or((0.0, 0.0, 0.0), |v| {
+            (v.queue_length as f32, v.turn_remaining_s as f32, v.turn_index as f32)
+        });
+        self.channels[Channel::QueueLength as usize] = length;
+        self.channels[Channel::TurnRemaining as usize] = remaining;
+        self.channels[Channel::TurnIndex as usize] = turn;
     }
 
     /// Audio samples the beat tracker's ring had to drop because its thread fell behind.
@@ -261,9 +357,23 @@ impl Instance {
                 self.manual.tap(now);
                 return true;
             }
+            "Skip" | "Removevisitor" | "Clearqueue" => {
+                let control = match name {
+                    "Skip" => Control::Skip,
+                    "Clearqueue" => Control::Clear,
+                    _ => Control::Remove { who: self.params.string(Param::Visitor).to_owned() },
+                };
+                let note = match &self.jukebox {
+                    Some(jukebox) => jukebox.control(control).err().map(|e| e.to_string()),
+                    None => Some(format!("{name} ignored: Jukebox is off (or the operator is not active)")),
+                };
+                self.local_warning = note.map(|n| (now + PULSE_NOTE_FOR, n));
+                return true;
+            }
             _ => return false,
         };
-        let note = match &self.engine {
+        let engine = self.engine.as_ref().or_else(|| self.view.as_ref()?.player.as_ref());
+        let note = match engine {
             Some(engine) => engine.pulse(pulse).err().map(|e| e.to_string()),
             None => Some(format!("{name} ignored: the operator is not active")),
         };
@@ -291,6 +401,7 @@ impl Instance {
             DatMode::Queue => (QUEUE_COLUMNS, &lists.queue),
             DatMode::Recent => (RECENT_COLUMNS, &lists.recent),
             DatMode::Palette => (PALETTE_COLUMNS, &self.pinned.art.table),
+            DatMode::Visitors => (VISITOR_COLUMNS, self.jukebox_view().map_or(&[][..], |v| &v.visitors)),
             _ => (DEVICE_COLUMNS, &lists.devices),
         }
     }
@@ -381,6 +492,7 @@ impl Instance {
             .filter(|(until, _)| now < *until)
             .map(|(_, note)| note.as_str())
             .or_else(|| self.pinned.warning.as_deref().and_then(|w| w.to_str().ok()))
+            .or_else(|| self.jukebox_view()?.notice.as_deref()?.to_str().ok())
             .or(self.audio_error.as_ref().map(|(_, e)| e.as_str()))
             .or_else(|| {
                 let audio = self.audio.as_ref()?;
@@ -537,6 +649,121 @@ mod tests {
         assert_eq!(cell(&i, 2, 1).as_deref(), Some("simulator"));
         same_cells(&i);
         assert_eq!(i.table_cell(99, 0), None);
+    }
+
+    #[test]
+    fn jukebox_mode_follows_the_active_visitor_and_lists_the_line() {
+        use std::io::Write;
+        let dir = std::env::temp_dir().join(format!("td-spotify-instance-jukebox-{}", std::process::id()));
+        let mut chop = Instance::new(family::CHOP);
+        let mut dat = Instance::new(family::DAT);
+        for i in [&mut chop, &mut dat] {
+            i.set_number(Param::Jukebox as usize, 1.0);
+            i.set_number(Param::Pageport as usize, 0.0);
+            i.set_string(Param::Tokencache as usize, dir.to_str().unwrap());
+            i.set_string(Param::Mode as usize, "visitors");
+            i.cook(Instant::now());
+            assert_eq!(i.error(), None);
+        }
+        let jukebox = Arc::clone(chop.jukebox.as_ref().expect("a jukebox"));
+        assert!(Arc::ptr_eq(&jukebox, dat.jukebox.as_ref().unwrap()), "one jukebox for one page");
+        assert!(chop.engine.is_none(), "no engine of its own in Juke-V-Box mode");
+        let cook_until = |i: &mut Instance, what: &str, f: &dyn Fn(&Instance) -> bool| {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while !f(i) {
+                assert!(Instant::now() < deadline, "{what}");
+                std::thread::sleep(Duration::from_millis(10));
+                i.cook(Instant::now());
+            }
+        };
+        cook_until(&mut chop, "the empty jukebox shows", &|i| i.jukebox_view().is_some());
+        assert_eq!(chop.snapshot().status, Status::Waiting);
+        assert_eq!(value(&chop, Channel::QueueLength), 0.0);
+        let port = jukebox.url().trim_end_matches('/').rsplit(':').next().unwrap().parse::<u16>().unwrap();
+        for viewer in ["one", "two"] {
+            let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+            write!(s, "POST /join HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: jukebox_viewer={viewer}\r\nContent-Length: 0\r\n\r\n")
+                .unwrap();
+        }
+        cook_until(&mut chop, "two visitors, the first one playing", &|i| {
+            value(i, Channel::QueueLength) == 2.0 && i.snapshot().status == Status::Playing
+        });
+        assert_eq!(value(&chop, Channel::TurnIndex), 1.0);
+        assert!(value(&chop, Channel::TurnRemaining) > 100.0, "Turnlength 120 s by default");
+        assert!(value(&chop, Channel::Position) >= 0.0);
+        cook_until(&mut dat, "the Visitors table", &|i| i.table_size() == (3, VISITOR_COLUMNS.len()));
+        let cell = |i: &Instance, r, c| i.table_cell(r, c).unwrap().to_str().unwrap().to_owned();
+        assert_eq!(cell(&dat, 0, 0), "position");
+        assert_eq!([cell(&dat, 1, 1), cell(&dat, 1, 2)], ["Visitor 1", "playing"]);
+        assert_eq!([cell(&dat, 2, 0), cell(&dat, 2, 1), cell(&dat, 2, 2)], ["2", "Visitor 2", "waiting"]);
+
+        // The operator's pulses: Skip passes the turn, Removevisitor takes the active one out.
+        let first_track = chop.snapshot().row(Row::Name).to_owned();
+        assert!(chop.pulse("Skip"));
+        cook_until(&mut chop, "Skip passes the turn", &|i| value(i, Channel::TurnIndex) == 2.0);
+        cook_until(&mut dat, "Visitor 2 plays", &|i| cell(i, 1, 1) == "Visitor 2");
+        cook_until(&mut chop, "the channels follow Visitor 2's player", &|i| {
+            i.snapshot().status == Status::Playing && i.snapshot().row(Row::Name) != first_track
+        });
+        chop.set_string(Param::Visitor as usize, "visitor 1");
+        assert!(chop.pulse("Removevisitor"));
+        cook_until(&mut dat, "Visitor 1 left", &|i| i.table_size().0 == 3 && cell(i, 2, 2) == "left");
+        assert_eq!(cell(&dat, 2, 3), "removed by the operator");
+        assert!(dat.pulse("Clearqueue"));
+        cook_until(&mut chop, "the line is empty", &|i| {
+            value(i, Channel::QueueLength) == 0.0 && i.snapshot().status == Status::Waiting
+        });
+
+        // Jukebox off: back to the operator's own engine; the jukebox stops with its last operator.
+        for i in [&mut chop, &mut dat] {
+            i.set_number(Param::Jukebox as usize, 0.0);
+            i.cook(Instant::now());
+            i.cook(Instant::now());
+            assert!(i.jukebox.is_none() && i.engine.is_some());
+        }
+        assert_eq!(value(&chop, Channel::QueueLength), 0.0);
+        assert!(chop.pulse("Skip"));
+        assert!(chop.warning().is_some_and(|w| w.contains("Jukebox is off")), "{:?}", chop.warning());
+        assert_eq!(Arc::strong_count(&jukebox), 1, "operators let the jukebox go");
+        drop(jukebox);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_busy_page_port_is_an_error_until_it_frees_up() {
+        let dir =
+            std::env::temp_dir().join(format!("td-spotify-instance-jukebox-port-{}", std::process::id()));
+        let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = busy.local_addr().unwrap().port();
+        let mut i = Instance::new(family::CHOP);
+        i.set_number(Param::Jukebox as usize, 1.0);
+        i.set_number(Param::Pageport as usize, f64::from(port));
+        i.set_string(Param::Tokencache as usize, dir.to_str().unwrap());
+        let t0 = Instant::now();
+        i.cook(t0);
+        assert!(
+            i.error().is_some_and(|e| e.contains("already in use") && e.contains("Pageport")),
+            "{:?}",
+            i.error()
+        );
+        i.cook(t0 + Duration::from_millis(500));
+        assert!(i.jukebox.is_none(), "not retried before a second has passed");
+        drop(busy);
+        i.cook(t0 + JUKEBOX_RETRY);
+        assert_eq!(i.error(), None);
+        let jukebox = i.jukebox.as_ref().expect("started once the port was free");
+        assert!(jukebox.url().ends_with(&format!(":{port}/")));
+        // Another port: the old jukebox lets go first, and the new one starts at once.
+        let other = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        i.set_number(Param::Pageport as usize, f64::from(other));
+        i.cook(t0 + JUKEBOX_RETRY);
+        assert!(
+            i.jukebox.as_ref().is_some_and(|j| j.url().ends_with(&format!(":{other}/"))),
+            "{:?}",
+            i.error()
+        );
+        drop(i);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

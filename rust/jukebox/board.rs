@@ -46,6 +46,10 @@ pub struct Mine {
     pub name: Option<String>,
     /// Why they were skipped or left.
     pub note: Option<String>,
+    /// Spotify visitors: the loopback link of this browser's login in progress (on this
+    /// computer, `http://127.0.0.1:PORT/login`; no secret in it). The page opens it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub login: Option<String>,
 }
 
 /// The whole page's state, sent as one Server-Sent Event whenever it changes.
@@ -108,9 +112,10 @@ mod tests {
     #[test]
     fn a_viewer_sees_only_its_own_place() {
         let mut board = Board { source: "simulator", ..Board::default() };
-        board
-            .viewers
-            .insert("key-a".into(), Mine { position: Some(2), name: Some("Ana".into()), note: None });
+        board.viewers.insert(
+            "key-a".into(),
+            Mine { position: Some(2), name: Some("Ana".into()), note: None, login: None },
+        );
         let a = board.json_for(Some("key-a"));
         assert!(a.contains("\"me\":{\"position\":2"), "{a}");
         assert!(!a.contains("key-a"), "browser keys never leave the server: {a}");

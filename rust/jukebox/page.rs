@@ -111,6 +111,11 @@ function render() {
   $("join").hidden = !s.can_join || !!(me && me.position);
   const names = s.queue.map((e) => "#" + e.position + " " + e.name).join(" · ");
   $("queue").textContent = s.queue.length ? names : "Nobody in line yet";
+  // A Spotify visitor's Join started a login on this computer: go and log in (once).
+  if (me && me.login && !window.jukebox.loginOpened) {
+    window.jukebox.loginOpened = true;
+    location.assign(me.login);
+  }
   const note = (me && me.note) || s.notice;
   $("note").hidden = !note;
   $("note").textContent = note || "";

@@ -134,9 +134,8 @@ const MAX_DEPARTURES: usize = 32;
 pub const MAX_VISITORS: usize = 256;
 
 /// Note for a visitor Spotify refused with 403 in Development Mode.
-pub const NOTE_NOT_ALLOWLISTED: &str =
-    "Spotify refused this account (403): this app is in Development Mode, \
-     which serves only accounts added by hand. Ask the operator to add your Spotify account.";
+pub const NOTE_NOT_ALLOWLISTED: &str = "Spotify refused this account (403): ask the operator to add your \
+     Spotify account (Development Mode apps serve up to 5 users added by hand under User Management)";
 
 /// Why a join was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -200,6 +199,22 @@ impl Queue {
     /// 1-based place in line (1 = playing now).
     pub fn position(&self, id: &str) -> Option<usize> {
         self.visitors.iter().position(|v| v.id == id).map(|i| i + 1)
+    }
+
+    /// The visitor `who` names: an id, a display name (case aside) or a 1-based position;
+    /// empty names the active visitor.
+    pub fn find(&self, who: &str) -> Option<&Visitor> {
+        let who = who.trim();
+        if who.is_empty() {
+            return self.active();
+        }
+        if let Ok(n) = who.parse::<usize>() {
+            return n.checked_sub(1).and_then(|i| self.visitors.get(i));
+        }
+        self.visitors
+            .iter()
+            .find(|v| v.id == who)
+            .or_else(|| self.visitors.iter().find(|v| v.display_name.eq_ignore_ascii_case(who)))
     }
 
     /// The state of the visitor at 0-based `index`.
@@ -311,6 +326,19 @@ impl Queue {
     /// Spotify answered 403 for this visitor: they leave with the allowlist note.
     pub fn refuse(&mut self, id: &str, now_ms: u64) -> Vec<Event> {
         self.remove(id, NOTE_NOT_ALLOWLISTED, now_ms)
+    }
+
+    /// Someone who never got a place (e.g. Spotify refused their account at login) is told why,
+    /// like a visitor who left.
+    pub fn turn_away(&mut self, id: &str, display_name: &str, viewer: Option<&str>, note: &str, now_ms: u64) {
+        let v = Visitor {
+            id: id.to_owned(),
+            display_name: display_name.to_owned(),
+            viewer: viewer.map(str::to_owned),
+            joined_ms: now_ms,
+            note: None,
+        };
+        self.depart(v, note.to_owned(), now_ms);
     }
 
     /// The operator's `Clearqueue`: everyone leaves.
@@ -482,7 +510,7 @@ mod tests {
         q.refuse("u1", T0 + 5);
         assert_eq!(order(&q), ["u0", "u2"]);
         let note = q.note_for("u1").unwrap();
-        assert!(note.contains("Ask the operator to add your Spotify account"), "{note}");
+        assert!(note.contains("ask the operator to add your Spotify account"), "{note}");
         // The active visitor refused: the next one plays at once.
         q.refuse("u0", T0 + 6);
         assert_eq!(q.active().unwrap().id, "u2");

@@ -14,13 +14,13 @@ use std::io::{self, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 
 use super::board::Board;
 use super::page::PAGE;
+use crate::engine::os_thread::{self, OsThread};
 
 const MAX_HEAD: usize = 16 * 1024;
 const MAX_HEADERS: usize = 48;
@@ -53,8 +53,9 @@ impl std::str::FromStr for Bind {
     fn from_str(s: &str) -> Result<Self, String> {
         match s.trim().to_ascii_lowercase().as_str() {
             "loopback" => Ok(Bind::Loopback),
-            "lan" => Ok(Bind::Lan),
-            other => Err(format!("unknown bind {other:?}: use \"loopback\" or \"lan\"")),
+            // `network` is the `Pagebind` menu's word for it.
+            "lan" | "network" => Ok(Bind::Lan),
+            other => Err(format!("unknown bind {other:?}: use \"loopback\" or \"lan\" (network)")),
         }
     }
 }
@@ -90,7 +91,7 @@ impl BoardCell {
 /// Why the page server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
-    #[error("port {port} is already in use: pick another with --port (or close what uses it)")]
+    #[error("port {port} is already in use: pick another (Pageport, or --port), or close what uses it")]
     PortInUse { port: u16 },
     #[error("could not listen on {addr}: {source}")]
     Listen { addr: SocketAddr, source: io::Error },
@@ -103,7 +104,7 @@ pub enum ServerError {
 pub struct PageServer {
     addr: SocketAddr,
     stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    thread: Option<OsThread>,
 }
 
 impl PageServer {
@@ -131,14 +132,13 @@ impl PageServer {
         let addr = listener.local_addr().map_err(listen_err)?;
         let stop = Arc::new(AtomicBool::new(false));
         let thread_stop = Arc::clone(&stop);
-        let thread = std::thread::Builder::new()
-            .name("td-spotify-jukebox-page".into())
-            .spawn(move || {
-                let mut server =
-                    Serve { listener, bind, board, commands, incoming: Vec::new(), streams: Vec::new() };
-                server.run(&thread_stop);
-            })
-            .map_err(ServerError::Thread)?;
+        // Not `std::thread`: started from TouchDesigner's thread too (see `os_thread`).
+        let thread = os_thread::spawn("td-spotify-jukebox-page", move || {
+            let mut server =
+                Serve { listener, bind, board, commands, incoming: Vec::new(), streams: Vec::new() };
+            server.run(&thread_stop);
+        })
+        .map_err(ServerError::Thread)?;
         Ok(PageServer { addr, stop, thread: Some(thread) })
     }
 
@@ -156,10 +156,18 @@ impl PageServer {
         self.shutdown();
     }
 
+    /// Stops the thread, waiting at most `bound` for it (then it ends by itself).
+    pub fn stop_within(mut self, bound: Duration) {
+        self.stop.store(true, Ordering::Release);
+        if let Some(t) = self.thread.take() {
+            t.finish_within(bound);
+        }
+    }
+
     fn shutdown(&mut self) {
         self.stop.store(true, Ordering::Release);
         if let Some(t) = self.thread.take() {
-            let _ = t.join();
+            t.join();
         }
     }
 }

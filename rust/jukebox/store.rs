@@ -1,12 +1,13 @@
 //! The queue on disk: `jukebox-queue.json` beside the token store, replaced atomically.
 //!
-//! Written to a temporary file in the same directory, flushed, then renamed over the old one,
-//! so a crash or power cut leaves the old queue or the new one, never half of each. A file that
-//! cannot be read is renamed aside (`.bad`) and the jukebox starts with an empty queue: losing a
-//! line of visitors is better than refusing to start a show.
+//! Written like the token store (`auth::store::write_atomic`): a temporary file in the same
+//! directory, flushed, then renamed over the old one, so a crash or power cut leaves the old
+//! queue or the new one, never half of each. A file that cannot be read is renamed aside
+//! (`.bad`) and the jukebox starts with an empty queue: losing a line of visitors is better than
+//! refusing to start a show.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 
 use super::queue::Queue;
@@ -72,29 +73,8 @@ impl QueueStore {
         let bytes = serde_json::to_vec_pretty(queue).map_err(|e| err(io::Error::other(e)))?;
         let dir = self.path.parent().unwrap_or(Path::new("."));
         fs::create_dir_all(dir).map_err(err)?;
-        write_atomic(&self.path, &bytes).map_err(err)
+        crate::auth::store::write_atomic(&self.path, &bytes).map_err(err)
     }
-}
-
-fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(".{FILE_NAME}.{}.{}.tmp", std::process::id(), rand::random::<u32>()));
-    let result = (|| {
-        let mut file = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&tmp, path)?;
-        #[cfg(unix)]
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
 }
 
 #[cfg(test)]

@@ -530,6 +530,19 @@ const PromisedPar kPromised[] = {
     {"Temposource", "Menu", TDS_FAMILY_CHOP},
 };
 
+// What issue 15 promises, on the `Jukebox` page.
+const PromisedPar kPromisedJukebox[] = {
+    {"Jukebox", "Toggle", TDS_FAMILY_CHOP | TDS_FAMILY_DAT},
+    {"Turnlength", "Float", TDS_FAMILY_CHOP | TDS_FAMILY_DAT},
+    {"Turnmode", "Menu", TDS_FAMILY_CHOP | TDS_FAMILY_DAT},
+    {"Idletimeout", "Float", TDS_FAMILY_CHOP | TDS_FAMILY_DAT},
+    {"Pagebind", "Menu", TDS_FAMILY_CHOP | TDS_FAMILY_DAT},
+    {"Redisurl", "String", TDS_FAMILY_CHOP | TDS_FAMILY_DAT},
+    {"Skip", "Pulse", TDS_FAMILY_CHOP | TDS_FAMILY_DAT},
+    {"Removevisitor", "Pulse", TDS_FAMILY_CHOP | TDS_FAMILY_DAT},
+    {"Clearqueue", "Pulse", TDS_FAMILY_CHOP | TDS_FAMILY_DAT},
+};
+
 const RecordedPar* find_par(const HostParameters& page, const char* name) {
     for (const RecordedPar& r : page.pars) {
         if (r.name == name) {
@@ -553,18 +566,29 @@ void check_promised_parameters(const char* who, uint32_t family, const HostParam
         CHECK(got->page == "Spotify", "%s: %s is on page '%s', want 'Spotify'", who, want.name, got->page.c_str());
         CHECK(got->kind == want.kind, "%s: %s is a %s, want a %s", who, want.name, got->kind.c_str(), want.kind);
     }
+    for (const PromisedPar& want : kPromisedJukebox) {
+        const RecordedPar* got = find_par(page, want.name);
+        if (!got) {
+            fail("%s has no parameter %s (issue 15)", who, want.name);
+            continue;
+        }
+        CHECK(got->page == "Jukebox", "%s: %s is on page '%s', want 'Jukebox'", who, want.name, got->page.c_str());
+        CHECK(got->kind == want.kind, "%s: %s is a %s, want a %s", who, want.name, got->kind.c_str(), want.kind);
+    }
     if (const RecordedPar* source = find_par(page, "Source")) {
         const std::vector<std::string> want = {"Simulator", "Spotify"};
         CHECK(source->menu_names == want, "%s: Source menu has %zu item(s), want Simulator, Spotify", who,
               source->menu_names.size());
     }
     if (const RecordedPar* mode = find_par(page, "Mode")) {
-        const std::vector<std::string> want = {"nowplaying", "queue", "recent", "devices", "status", "palette"};
+        const std::vector<std::string> want = {"nowplaying", "queue", "recent", "devices", "status", "palette",
+                                               "visitors"};
         std::string got;
         for (const std::string& m : mode->menu_names) {
             got += (got.empty() ? "" : ", ") + m;
         }
-        CHECK(mode->menu_names == want, "%s: Mode menu is %s, want nowplaying, queue, recent, devices, status, palette", who,
+        CHECK(mode->menu_names == want,
+              "%s: Mode menu is %s, want nowplaying, queue, recent, devices, status, palette, visitors", who,
               got.c_str());
         CHECK(mode->default_string == "nowplaying", "%s: Mode defaults to '%s'", who, mode->default_string.c_str());
         for (const std::string& label : mode->menu_labels) {
@@ -1057,7 +1081,7 @@ void run_modes(World& w) {
     const std::vector<int> earlier = neighbours(e, seed, current, true);
     note("--- DAT modes while track %d plays", current);
     std::string device;
-    for (const char* mode : {"nowplaying", "queue", "recent", "devices", "status", "palette", "nowplaying"}) {
+    for (const char* mode : {"nowplaying", "queue", "recent", "devices", "status", "palette", "visitors", "nowplaying"}) {
         CHECK(w.dat_inputs.set_string("Mode", mode), "the DAT's Mode menu has no '%s'", mode);
         w.dat_run->cook();  // applies the new mode: may allocate, like any parameter change
         alloc_count_begin();
@@ -1176,6 +1200,9 @@ void run_modes(World& w) {
                       cell(r, col("hex")).c_str(), hex);
             }
             CHECK(total > 0.999 && total < 1.001, "Mode palette: shares add up to %f, want 1", total);
+        } else if (strcmp(mode, "visitors") == 0) {
+            // Jukebox is off: the header alone.
+            CHECK(items == 0, "Mode visitors: %d row(s) with Jukebox off", items);
         } else {
             CHECK(items >= 1, "Mode devices: no device");
             bool playing_device = false;
@@ -1373,7 +1400,7 @@ int run_check(const char* lib, const char* exp_path) {
         note("%zu channels: %s", w.tables.channels.size(), names.c_str());
         for (const char* spec : {"connected", "playing", "position", "duration", "progress", "remaining",
                                  "track_changed", "track_count", "tempo", "beat_phase", "bar_phase", "energy",
-                                 "valence", "status"}) {
+                                 "valence", "status", "queue_length", "turn_remaining", "turn_index"}) {
             w.tables.channel(spec);
         }
         for (const char* spec : {"status", "name", "artists", "album", "album_art_url", "track_id", "uri",
