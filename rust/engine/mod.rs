@@ -488,24 +488,36 @@ mod tests {
 
     #[test]
     fn dropping_never_waits_for_hanging_requests_pulses_or_dns() {
-        let threads = engine_threads();
-        let engine = Engine::start_with(SourceConfig::Simulator(SimConfig { seed: 7, speed: 1.0 }), |_| {
-            Box::new(Hanging)
-        })
-        .unwrap();
-        std::thread::sleep(Duration::from_millis(50));
-        for _ in 0..10 {
-            engine.pulse(Pulse::Next).unwrap();
+        // Waiting on the hang would take 1.5 s. On a busy 2-core machine a drop can still be
+        // preempted past 5 ms now and then, so each attempt must be far from the hang and one of
+        // three must be within the 5 ms budget.
+        let mut fastest = Duration::MAX;
+        for _ in 0..3 {
+            let threads = engine_threads();
+            let engine =
+                Engine::start_with(SourceConfig::Simulator(SimConfig { seed: 7, speed: 1.0 }), |_| {
+                    Box::new(Hanging)
+                })
+                .unwrap();
+            std::thread::sleep(Duration::from_millis(50));
+            for _ in 0..10 {
+                engine.pulse(Pulse::Next).unwrap();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+            let t0 = Instant::now();
+            drop(engine);
+            let took = t0.elapsed();
+            assert!(took < Duration::from_millis(500), "dropping the engine waited {took:?}");
+            fastest = fastest.min(took);
+            let deadline = Instant::now() + Duration::from_secs(2);
+            while engine_threads() > threads && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            if fastest < Duration::from_millis(5) {
+                return;
+            }
         }
-        std::thread::sleep(Duration::from_millis(20));
-        let t0 = Instant::now();
-        drop(engine);
-        let took = t0.elapsed();
-        assert!(took < Duration::from_millis(5), "dropping the engine took {took:?}");
-        let deadline = Instant::now() + Duration::from_secs(2);
-        while engine_threads() > threads && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        panic!("dropping the engine took at least {fastest:?} in three attempts");
     }
 
     #[test]

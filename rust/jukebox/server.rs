@@ -433,18 +433,7 @@ fn read_head(conn: &mut Incoming, now: Instant) -> Result<Option<Head>, Option<(
 
 /// Writes a whole response and closes the connection.
 fn respond(mut stream: TcpStream, status: u16, headers: &[(&str, String)], body: &str) {
-    let reason = match status {
-        200 => "OK",
-        204 => "No Content",
-        303 => "See Other",
-        400 => "Bad Request",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        408 => "Request Timeout",
-        421 => "Misdirected Request",
-        431 => "Request Header Fields Too Large",
-        _ => "Status",
-    };
+    let reason = crate::api::reason_phrase(status);
     let mut out = format!("HTTP/1.1 {status} {reason}\r\n");
     for (name, value) in headers {
         out.push_str(&format!("{name}: {value}\r\n"));
