@@ -10,74 +10,25 @@
 #[allow(dead_code)]
 #[path = "oidc/harness.rs"]
 mod harness;
+#[path = "support/jukebox.rs"]
+mod jukebox_support;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use jukebox_support::{Events, Jukebox, BIN};
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_td-spotify");
-
-struct Jukebox {
-    child: Child,
-    url: String,
-}
-
-impl Jukebox {
-    fn start(cache: &Path) -> Jukebox {
-        let mut child = Command::new(BIN)
-            .args(["jukebox", "--source", "simulator", "--port", "0", "--speed", "20", "--seed", "3"])
-            .args(["--turn-length", "12", "--idle-timeout", "60", "--seconds", "300", "--cache"])
-            .arg(cache)
-            .env_remove("TD_SPOTIFY_CACHE")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start td-spotify jukebox");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("Juke-V-Box: open ")
-            .unwrap_or_else(|| panic!("no URL in {line:?}"))
-            .to_owned();
-        assert!(url.starts_with("http://127.0.0.1:") && url.ends_with('/'), "{url}");
-        Jukebox { child, url }
-    }
-
-    fn port(&self) -> u16 {
-        self.url.trim_end_matches('/').rsplit(':').next().unwrap().parse().unwrap()
-    }
-}
-
-impl Drop for Jukebox {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The simulator's jukebox with turns of 12 s, its queue in `cache`.
+fn start_jukebox(cache: &Path) -> Jukebox {
+    let args =
+        ["--source", "simulator", "--port", "0", "--speed", "20", "--seed", "3", "--turn-length", "12"];
+    Jukebox::start(&[&args[..], &["--idle-timeout", "60", "--seconds", "300"][..]].concat(), cache, &[])
 }
 
 /// The first Server-Sent Event of `/events`.
 fn first_event(port: u16) -> serde_json::Value {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    s.write_all(b"GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
-    let mut got = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        let n = s.read(&mut chunk).unwrap();
-        assert!(n > 0, "stream closed");
-        got.extend_from_slice(&chunk[..n]);
-        let text = String::from_utf8_lossy(&got);
-        if let Some(start) = text.find("data: ") {
-            if let Some(end) = text[start..].find("\n\n") {
-                return serde_json::from_str(&text[start + 6..start + end]).unwrap();
-            }
-        }
-    }
-    panic!("no event: {}", String::from_utf8_lossy(&got));
+    Events::open(port, None).until("the first event", Duration::from_secs(10), |_| true)
 }
 
 #[test]
@@ -86,7 +37,7 @@ fn two_visitors_join_and_the_page_follows_live() {
     let cache = std::env::temp_dir().join(format!("td-spotify-jukebox-e2e-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&cache);
     let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    let jukebox = Jukebox::start(&cache);
+    let jukebox = start_jukebox(&cache);
 
     let out = Command::new(&tools.node)
         .arg(harness::oidc_dir().join("jukebox.mjs"))
@@ -133,7 +84,7 @@ fn two_visitors_join_and_the_page_follows_live() {
     let saved = std::fs::read_to_string(cache.join("jukebox-queue.json")).unwrap();
     assert!(saved.contains("Visitor 1") && saved.contains("Visitor 2"), "{saved}");
     assert!(!saved.to_ascii_lowercase().contains("token"), "{saved}");
-    let again = Jukebox::start(&cache);
+    let again = start_jukebox(&cache);
     let event = first_event(again.port());
     let names: Vec<&str> =
         event["queue"].as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap()).collect();

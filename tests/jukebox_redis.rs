@@ -6,16 +6,18 @@
 //! (tests/all sets it), where they fail.
 //! Run: `cargo test --release --test jukebox_redis -- --nocapture`.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "support/jukebox.rs"]
+mod jukebox_support;
+use jukebox_support::{Events, Jukebox};
+
 use td_spotify::jukebox::backend::{Backend, BackendError, RedisBackend, RedisConfig};
 use td_spotify::jukebox::queue::Queue;
-
-const BIN: &str = env!("CARGO_BIN_EXE_td-spotify");
 
 /// A `redis-server` of this test; killed on drop.
 struct Redis {
@@ -182,92 +184,24 @@ fn a_password_in_the_url_never_shows_in_errors() {
 }
 
 /// `td-spotify jukebox --redis-url …`, its page's port, and its SSE stream.
-struct Machine {
-    child: Child,
-    port: u16,
+/// A `td-spotify jukebox` sharing its queue through `redis`, with turns of 3 s and a 1 s lease.
+fn machine(redis: &Redis, cache: &std::path::Path) -> Jukebox {
+    let url = redis.url();
+    let args = ["--source", "simulator", "--port", "0", "--speed", "20", "--seed", "3", "--turn-length", "3"];
+    let more = ["--idle-timeout", "60", "--seconds", "300", "--lease", "1", "--redis-url", url.as_str()];
+    Jukebox::start(&[&args[..], &more[..]].concat(), cache, &[])
 }
 
-impl Machine {
-    fn start(redis: &Redis, cache: &std::path::Path) -> Machine {
-        let mut child = Command::new(BIN)
-            .args(["jukebox", "--source", "simulator", "--port", "0", "--speed", "20", "--seed", "3"])
-            .args(["--turn-length", "3", "--idle-timeout", "60", "--seconds", "300", "--lease", "1"])
-            .args(["--redis-url", &redis.url(), "--cache"])
-            .arg(cache)
-            .env_remove("TD_SPOTIFY_CACHE")
-            .env_remove("TD_SPOTIFY_REDIS_URL")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start td-spotify jukebox");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let url =
-            line.trim().strip_prefix("Juke-V-Box: open ").unwrap_or_else(|| panic!("no URL in {line:?}"));
-        let port = url.trim_end_matches('/').rsplit(':').next().unwrap().parse().unwrap();
-        Machine { child, port }
-    }
-
-    fn send(&self, request: &str) -> TcpStream {
-        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
-        s.write_all(request.as_bytes()).unwrap();
-        s
-    }
-
-    fn join(&self, viewer: &str) {
-        let mut s = self.send(&format!(
-            "POST /join HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: jukebox_viewer={viewer}\r\nContent-Length: 0\r\n\r\n"
-        ));
-        let mut answer = String::new();
-        let _ = s.read_to_string(&mut answer);
-    }
-
-    fn events(&self) -> Events {
-        Events { stream: self.send("GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"), buf: String::new() }
-    }
-}
-
-impl Drop for Machine {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-struct Events {
-    stream: TcpStream,
-    buf: String,
-}
-
-impl Events {
-    /// The first event (from now on) that satisfies `want`.
-    fn until(
-        &mut self,
-        what: &str,
-        within: Duration,
-        want: impl Fn(&serde_json::Value) -> bool,
-    ) -> serde_json::Value {
-        let deadline = Instant::now() + within;
-        let mut last = serde_json::Value::Null;
-        let mut chunk = [0u8; 8192];
-        while Instant::now() < deadline {
-            while let Some(end) = self.buf.find("\n\n") {
-                let block: String = self.buf.drain(..end + 2).collect();
-                if let Some(data) = block.lines().find_map(|l| l.strip_prefix("data: ")) {
-                    let event: serde_json::Value = serde_json::from_str(data).unwrap();
-                    if want(&event) {
-                        return event;
-                    }
-                    last = event;
-                }
-            }
-            let n = self.stream.read(&mut chunk).expect("read events");
-            assert!(n > 0, "stream closed");
-            self.buf.push_str(&String::from_utf8_lossy(&chunk[..n]));
-        }
-        panic!("{what}: no such event within {within:?}; the last one: {last}");
-    }
+/// Visitor `viewer` presses Join on `jukebox`'s page.
+fn join(jukebox: &Jukebox, viewer: &str) {
+    let mut s = TcpStream::connect(("127.0.0.1", jukebox.port())).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    let request = format!(
+        "POST /join HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: jukebox_viewer={viewer}\r\nContent-Length: 0\r\n\r\n"
+    );
+    s.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
 }
 
 fn queue_names(event: &serde_json::Value) -> Vec<String> {
@@ -278,16 +212,16 @@ fn queue_names(event: &serde_json::Value) -> Vec<String> {
 fn two_jukeboxes_on_one_redis_agree_and_hand_over_when_one_is_killed() {
     let Some(redis) = Redis::start("machines") else { return };
     let cache = std::env::temp_dir().join(format!("td-spotify-redis-machines-{}", std::process::id()));
-    let a = Machine::start(&redis, &cache.join("a"));
+    let a = machine(&redis, &cache.join("a"));
     // A holds the lease before B starts (it takes it at its first tick).
     std::thread::sleep(Duration::from_millis(500));
-    let b = Machine::start(&redis, &cache.join("b"));
-    let mut a_events = a.events();
-    let mut b_events = b.events();
+    let b = machine(&redis, &cache.join("b"));
+    let mut a_events = Events::open(a.port(), None);
+    let mut b_events = Events::open(b.port(), None);
 
     // Two visitors join, one on each machine's page: both pages show one line, one active visitor.
-    a.join("viewerA");
-    b.join("viewerB");
+    join(&a, "viewerA");
+    join(&b, "viewerB");
     let both = |e: &serde_json::Value| queue_names(e).len() == 2 && !e["now"].is_null();
     let on_a = a_events.until("A shows both visitors", Duration::from_secs(10), both);
     let on_b = b_events.until("B shows both visitors", Duration::from_secs(10), both);
@@ -313,9 +247,8 @@ fn two_jukeboxes_on_one_redis_agree_and_hand_over_when_one_is_killed() {
 
     // A machine started afterwards finds the same line.
     drop(b);
-    let c = Machine::start(&redis, &cache.join("c"));
-    let first = c
-        .events()
+    let c = machine(&redis, &cache.join("c"));
+    let first = Events::open(c.port(), None)
         .until("C's first event", Duration::from_secs(10), |e| !e["queue"].as_array().unwrap().is_empty());
     let mut names = queue_names(&first);
     names.sort();

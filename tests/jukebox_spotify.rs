@@ -9,15 +9,17 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use support::jukebox::{Events, Jukebox};
+
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use support::fake_api::{FakeApi, Reply};
 
-const BIN: &str = env!("CARGO_BIN_EXE_td-spotify");
+/// How long a visitor's page may take to show what the test waits for.
+const WAIT: Duration = Duration::from_secs(20);
 const CLIENT: &str = "jukebox-visitors-test";
 const NOTE: &str = "ask the operator to add your Spotify account";
 
@@ -81,39 +83,13 @@ fn start_accounts() -> String {
     url
 }
 
-struct Jukebox {
-    child: Child,
-    port: u16,
-}
-
-impl Jukebox {
-    fn start(cache: &Path, api: SocketAddr, accounts: &str) -> Jukebox {
-        let mut child = Command::new(BIN)
-            .args(["jukebox", "--source", "spotify", "--client-id", CLIENT, "--port", "0"])
-            .args(["--turn-length", "4", "--idle-timeout", "60", "--seconds", "300"])
-            .args(["--api-url", &format!("http://{api}"), "--accounts-url", accounts, "--cache"])
-            .arg(cache)
-            .env_remove("TD_SPOTIFY_CACHE")
-            .env_remove("TD_SPOTIFY_REDIS_URL")
-            .env("TD_SPOTIFY_NO_BROWSER", "1")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start td-spotify jukebox");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let url =
-            line.trim().strip_prefix("Juke-V-Box: open ").unwrap_or_else(|| panic!("no URL in {line:?}"));
-        let port = url.trim_end_matches('/').rsplit(':').next().unwrap().parse().unwrap();
-        Jukebox { child, port }
-    }
-}
-
-impl Drop for Jukebox {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// A `td-spotify jukebox` of Spotify visitors against the scripted Web API and token endpoint.
+fn start_jukebox(cache: &Path, api: SocketAddr, accounts: &str) -> Jukebox {
+    let api = format!("http://{api}");
+    let args = ["--source", "spotify", "--client-id", CLIENT, "--port", "0", "--turn-length", "4"];
+    let more =
+        ["--idle-timeout", "60", "--seconds", "300", "--api-url", api.as_str(), "--accounts-url", accounts];
+    Jukebox::start(&[&args[..], &more[..]].concat(), cache, &[("TD_SPOTIFY_NO_BROWSER", "1")])
 }
 
 /// A raw HTTP/1.1 exchange: status, headers (lowercase names), body.
@@ -145,47 +121,10 @@ fn get(url: &str) -> (u16, Vec<(String, String)>, String) {
     http(port, &format!("GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"))
 }
 
-struct Events {
-    stream: TcpStream,
-    buf: String,
-}
-
-impl Events {
-    fn open(port: u16, viewer: &str) -> Events {
-        let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-        write!(stream, "GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: jukebox_viewer={viewer}\r\n\r\n")
-            .unwrap();
-        Events { stream, buf: String::new() }
-    }
-
-    fn until(&mut self, what: &str, want: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let mut last = serde_json::Value::Null;
-        let mut chunk = [0u8; 8192];
-        while Instant::now() < deadline {
-            while let Some(end) = self.buf.find("\n\n") {
-                let block: String = self.buf.drain(..end + 2).collect();
-                if let Some(data) = block.lines().find_map(|l| l.strip_prefix("data: ")) {
-                    let event: serde_json::Value = serde_json::from_str(data).unwrap();
-                    if want(&event) {
-                        return event;
-                    }
-                    last = event;
-                }
-            }
-            let n = self.stream.read(&mut chunk).expect("read events");
-            assert!(n > 0, "stream closed");
-            self.buf.push_str(&String::from_utf8_lossy(&chunk[..n]));
-        }
-        panic!("{what}: no such event; the last one: {last}");
-    }
-}
-
 /// Visitor `viewer` presses Join, the page sends the browser to the login, and Spotify sends it
 /// back with the authorization code `code`.
 fn join_and_log_in(port: u16, viewer: &str, code: &str) -> Events {
-    let mut events = Events::open(port, viewer);
+    let mut events = Events::open(port, Some(viewer));
     let (status, _, _) = http(
         port,
         &format!(
@@ -193,7 +132,7 @@ fn join_and_log_in(port: u16, viewer: &str, code: &str) -> Events {
         ),
     );
     assert_eq!(status, 303);
-    let event = events.until("the login link", |e| e["me"]["login"].is_string());
+    let event = events.until("the login link", WAIT, |e| e["me"]["login"].is_string());
     let login = event["me"]["login"].as_str().unwrap().to_owned();
     assert!(login.starts_with("http://127.0.0.1:") && login.ends_with("/login"), "{login}");
     let (status, headers, body) = get(&login);
@@ -215,32 +154,33 @@ fn spotify_visitors_log_in_take_turns_and_a_403_leaves_with_the_allowlist_note()
     let accounts = start_accounts();
     let cache = std::env::temp_dir().join(format!("td-spotify-jukebox-spotify-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&cache);
-    let jukebox = Jukebox::start(&cache, api_addr, &accounts);
+    let jukebox = start_jukebox(&cache, api_addr, &accounts);
 
     // Ana logs in and plays at once: the card shows her track.
-    let mut ana = join_and_log_in(jukebox.port, "ana", "ana");
-    let playing = ana.until("Ana plays", |e| e["me"]["position"] == 1 && !e["now"].is_null());
+    let mut ana = join_and_log_in(jukebox.port(), "ana", "ana");
+    let playing = ana.until("Ana plays", WAIT, |e| e["me"]["position"] == 1 && !e["now"].is_null());
     assert_eq!(playing["active"], "Ana");
     assert_eq!(playing["now"]["name"], "Ana's Song");
     assert_eq!(playing["source"], "spotify");
 
     // Ben's account is not on the allowlist: 403 at /v1/me, he never joins and is told why.
-    let mut ben = join_and_log_in(jukebox.port, "ben", "ben");
-    let refused = ben.until("Ben is told", |e| e["me"]["note"].as_str().is_some_and(|n| n.contains(NOTE)));
+    let mut ben = join_and_log_in(jukebox.port(), "ben", "ben");
+    let refused =
+        ben.until("Ben is told", WAIT, |e| e["me"]["note"].as_str().is_some_and(|n| n.contains(NOTE)));
     assert!(refused["me"]["position"].is_null(), "{refused}");
     assert!(refused["me"]["note"].as_str().unwrap().contains("User Management"), "{refused}");
 
     // Cy logs in (his profile answers), waits, and when his turn comes his player says 403.
-    let mut cy = join_and_log_in(jukebox.port, "cy", "cy");
-    let waiting = cy.until("Cy in line", |e| e["me"]["position"] == 2);
+    let mut cy = join_and_log_in(jukebox.port(), "cy", "cy");
+    let waiting = cy.until("Cy in line", WAIT, |e| e["me"]["position"] == 2);
     let names: Vec<&str> =
         waiting["queue"].as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["Ana", "Cy"]);
-    let gone = cy.until("Cy leaves with the note", |e| {
+    let gone = cy.until("Cy leaves with the note", WAIT, |e| {
         e["me"]["position"].is_null() && e["me"]["note"].as_str().is_some_and(|n| n.contains(NOTE))
     });
     assert_eq!(gone["queue"].as_array().unwrap().len(), 1, "{gone}");
-    ana.until("Ana plays again", |e| e["active"] == "Ana" && !e["now"].is_null());
+    ana.until("Ana plays again", WAIT, |e| e["active"] == "Ana" && !e["now"].is_null());
 
     // Logins are kept by Spotify user id; the refused one is not kept at all.
     let store = cache.join("jukebox-visitors");

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod fake_api;
+pub mod jukebox;
 pub mod truth;
 
 use std::collections::VecDeque;
