@@ -50,7 +50,11 @@ fn main() {
         let events = track(&dir.join(format!("{name}.f32")));
         std::fs::write(dir.join(format!("{name}.td.json")), events).expect("write events");
     }
-    println!("== beats: {} pieces through the operator's audio path in {:.1} s", names.len(), started.elapsed().as_secs_f64());
+    println!(
+        "== beats: {} pieces through the operator's audio path in {:.1} s",
+        names.len(),
+        started.elapsed().as_secs_f64()
+    );
     let score = Command::new("python3")
         .arg(root.join("tools/beats_score.py"))
         .arg(&dir)
@@ -117,12 +121,15 @@ fn track(path: &PathBuf) -> String {
     json
 }
 
-/// The beats per bar the `bar_phase` ramp showed last: beats between the last two bar starts.
+/// The beats per bar the `bar_phase` ramp showed most often from 5 s on: the number of beat pulses
+/// between consecutive bar starts.
 fn beats_per_bar(beats: &[f64], bars: &[f64]) -> usize {
-    match bars {
-        [.., a, b] => beats.iter().filter(|&&t| t > a + 0.02 && t <= b + 0.02).count(),
-        _ => 0,
+    let mut counts = [0usize; 9];
+    for w in bars.windows(2).filter(|w| w[0] >= 5.0) {
+        let n = beats.iter().filter(|&&t| t > w[0] + 0.02 && t <= w[1] + 0.02).count();
+        counts[n.min(8)] += 1;
     }
+    (1..counts.len()).max_by_key(|&n| counts[n]).filter(|&n| counts[n] > 0).unwrap_or(0)
 }
 
 /// Compares the README's table with `table`, or rewrites it under `TD_SPOTIFY_BLESS=1`.
