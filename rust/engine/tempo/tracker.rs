@@ -87,9 +87,6 @@ const CHANGE_WEIGHT: f32 = 1.5;
 const LEVEL_WEIGHT: f32 = 4.0;
 /// Time constant, in beats, of the running means that make both kinds of accent unitless.
 const ACCENT_NORM_BEATS: f32 = 16.0;
-/// Weight of the low-band onset strength (kick, bass) in the phase comb: it tells the beat from
-/// an off-beat that is busier higher up (house's open hats).
-const LOW_PHASE_WEIGHT: f32 = 1.0;
 /// Sections: the sound just after each downbeat (this long, at most 0.8 beat) is compared with the
 /// running mean of the same moment in the previous bars; a distance this many times the usual
 /// one, above a floor, after at least this many bars of the section, starts a new section.
@@ -209,8 +206,6 @@ struct Core {
     frames: u64,
     /// Rectified, baseline-free onset strength; a ring of the last [`HISTORY_S`].
     history: Vec<f32>,
-    /// The same plus the weighted low-band strength, for the phase (same ring positions).
-    phase_history: Vec<f32>,
     head: usize,
     len: usize,
     baseline: f32,
@@ -259,7 +254,6 @@ impl Core {
             origin,
             frames: 0,
             history: vec![0.0; capacity],
-            phase_history: vec![0.0; capacity],
             head: 0,
             len: 0,
             baseline: 0.0,
@@ -346,7 +340,6 @@ impl Core {
         self.recent_rms.rotate_left(1);
         self.recent_rms[ACCENT_FRAMES - 1] = frame.rms;
         self.history[self.head] = strength;
-        self.phase_history[self.head] = strength + LOW_PHASE_WEIGHT * low;
         self.head = (self.head + 1) % self.history.len();
         self.len = (self.len + 1).min(self.history.len());
         self.frames += 1;
@@ -525,8 +518,7 @@ impl Core {
             let mut weight = 1.0;
             let mut score = 0.0;
             for k in 0..beats {
-                score +=
-                    weight * ring_back(&self.phase_history, self.head, self.len, back + k as f64 * period);
+                score += weight * self.history_back(back + k as f64 * period);
                 weight *= PHASE_DECAY;
             }
             self.phase_scores[i] = score;

@@ -14,11 +14,13 @@
 //! whose scores repeat with more contrast (max over mean): a 4/4 pattern scored in 3s averages
 //! out, and a 3/4 pattern in 4s too. The downbeat is its strongest position.
 //!
-//! Sections: the band spectrum of a short window after each downbeat is compared with the running
-//! mean of the same window in the bars before (the same moment of the bar, so the bar's own
-//! rhythm does not count as change). A distance far above the usual bar-to-bar one starts a new
-//! section; the new sound becomes the reference. Detection is causal and lags the boundary by the
-//! window (a quarter second), so the `section` channel changes within half a second of it.
+//! Sections: the band spectrum of a short window after each beat starts is compared with the
+//! running mean of the same window at the same beat of the bars before (the same moment of the
+//! bar, so the bar's own rhythm does not count as change). A distance far above the usual
+//! bar-to-bar one starts a new section, and the new sound becomes the reference. Every beat is
+//! tested, not only the downbeat, so a wrong downbeat does not delay the change by a beat.
+//! Detection is causal and lags the boundary by the window (a quarter second), so the `section`
+//! channel changes within half a second of it.
 //!
 //! Everything is fixed-size: no allocation after [`BarTracker::new`].
 
@@ -42,14 +44,18 @@ pub(super) struct BarTracker {
     beat_sum: [f32; BANDS],
     beat_frames: u32,
     previous_beat: Option<[f32; BANDS]>,
-    /// The section window after the current downbeat: frames still to add, sum, count.
+    /// The section window after the current beat: its position in the bar, frames still to
+    /// add, sum, count.
+    window_position: usize,
     window_left: u32,
     window_sum: [f32; BANDS],
     window_frames: u32,
-    reference: [f32; BANDS],
-    reference_bars: u32,
-    usual_distance: f32,
-    bars_in_section: u32,
+    /// Per position in the bar: the section's usual window, how many bars it has seen, and the
+    /// usual distance of a bar's window from it.
+    reference: [[f32; BANDS]; 4],
+    reference_bars: [u32; 4],
+    usual_distance: [f32; 4],
+    beats_in_section: u32,
     pub(super) section: u32,
 }
 
@@ -66,13 +72,14 @@ impl BarTracker {
             beat_sum: [0.0; BANDS],
             beat_frames: 0,
             previous_beat: None,
+            window_position: 0,
             window_left: 0,
             window_sum: [0.0; BANDS],
             window_frames: 0,
-            reference: [0.0; BANDS],
-            reference_bars: 0,
-            usual_distance: 0.0,
-            bars_in_section: 0,
+            reference: [[0.0; BANDS]; 4],
+            reference_bars: [0; 4],
+            usual_distance: [0.0; 4],
+            beats_in_section: 0,
             section: 0,
         }
     }
@@ -83,15 +90,14 @@ impl BarTracker {
         self.scores = [[0.0; 4]; 2];
     }
 
-    /// Beat `beat` starts; a downbeat opens the section window of `window` frames.
+    /// Beat `beat` starts and opens its section window of `window` frames.
     pub(super) fn start_beat(&mut self, beat: i64, window: u32) {
         self.beat_sum = [0.0; BANDS];
         self.beat_frames = 0;
-        if beat.rem_euclid(i64::from(self.beats_per_bar)) == i64::from(self.offset) {
-            self.window_left = window;
-            self.window_sum = [0.0; BANDS];
-            self.window_frames = 0;
-        }
+        self.window_position = beat.rem_euclid(i64::from(self.beats_per_bar)) as usize;
+        self.window_left = window;
+        self.window_sum = [0.0; BANDS];
+        self.window_frames = 0;
     }
 
     /// One onset frame's band spectrum.
@@ -184,41 +190,45 @@ impl BarTracker {
         }
     }
 
-    /// The window after a downbeat is complete: compare it with the bars before.
+    /// The window after a beat is complete: compare it with the same beat of the bars before.
     fn close_window(&mut self) {
         if self.window_frames == 0 {
             return;
         }
         let n = self.bands;
+        let p = self.window_position.min(3);
         let scale = 1.0 / self.window_frames as f32;
         let mut mean = [0.0; BANDS];
         for (m, s) in mean[..n].iter_mut().zip(&self.window_sum[..n]) {
             *m = s * scale;
         }
-        if self.reference_bars == 0 {
-            self.reference = mean;
-            self.reference_bars = 1;
-            self.bars_in_section = 1;
+        self.beats_in_section += 1;
+        if self.reference_bars[p] == 0 {
+            self.reference[p] = mean;
+            self.reference_bars[p] = 1;
             return;
         }
-        let d = distance(&mean[..n], &self.reference[..n]);
-        let settled = self.reference_bars >= SECTION_MIN_BARS && self.bars_in_section >= SECTION_MIN_BARS;
-        if settled && d > SECTION_FLOOR && d > SECTION_RATIO * self.usual_distance {
+        let d = distance(&mean[..n], &self.reference[p][..n]);
+        let settled = self.reference_bars[p] >= SECTION_MIN_BARS
+            && self.beats_in_section >= SECTION_MIN_BARS * u32::from(self.beats_per_bar);
+        if settled && d > SECTION_FLOOR && d > SECTION_RATIO * self.usual_distance[p] {
             self.section += 1;
-            self.bars_in_section = 1;
-            self.reference = mean;
+            self.beats_in_section = 1;
+            // Every position learns the new section's sound afresh, starting with this one.
+            self.reference_bars = [0; 4];
+            self.reference[p] = mean;
+            self.reference_bars[p] = 1;
             return;
         }
-        self.usual_distance = if self.reference_bars == 1 {
+        self.usual_distance[p] = if self.reference_bars[p] == 1 {
             d
         } else {
-            self.usual_distance + (d - self.usual_distance) * SECTION_GAIN
+            self.usual_distance[p] + (d - self.usual_distance[p]) * SECTION_GAIN
         };
-        for (r, m) in self.reference[..n].iter_mut().zip(&mean[..n]) {
+        for (r, m) in self.reference[p][..n].iter_mut().zip(&mean[..n]) {
             *r += (m - *r) * SECTION_GAIN;
         }
-        self.reference_bars += 1;
-        self.bars_in_section += 1;
+        self.reference_bars[p] += 1;
     }
 }
 
