@@ -645,6 +645,41 @@ mod tests {
         assert!(r.anchor > 1_000_000.0 && r.anchor < 1_000_000.0 + l.len() as f64, "{r:?}");
     }
 
+    /// A waltz's accents repeat every 3 beats: the tracker says so, and bars ramp over 3 beats.
+    #[test]
+    fn three_four_is_told_from_four_four() {
+        for (per_bar, bpm) in [(3, 150.0), (4, 120.0)] {
+            let track = ClickTrack { beats_per_bar: per_bar, ..ClickTrack::steady(bpm, 20.0) };
+            let mut t = Tracker::new(48_000.0);
+            let (l, _) = track.render();
+            for block in l.chunks(BLOCK) {
+                t.process(block);
+            }
+            let r = t.reading();
+            assert!(r.locked, "{r:?}");
+            assert_eq!(u32::from(r.beats_per_bar), per_bar, "{r:?}");
+        }
+    }
+
+    /// A steady track counts no sections; the sound changing at a bar line starts one.
+    #[test]
+    fn a_new_sound_starts_a_section() {
+        let steady = ClickTrack::steady(120.0, 24.0);
+        let (plain, _) = steady.render();
+        let (busy, _) = ClickTrack { offbeat_hats: true, noise: 0.2, ..steady }.render();
+        let mut t = Tracker::new(48_000.0);
+        // Switch at the 8th bar line after 12 s (beat 24 of the track starts at 0.37 + 12 s).
+        let switch = ((0.37 + 12.0) * 48_000.0) as usize;
+        for block in plain[..switch].chunks(BLOCK) {
+            t.process(block);
+        }
+        assert_eq!(t.reading().section, 0);
+        for block in busy[switch..].chunks(BLOCK) {
+            t.process(block);
+        }
+        assert_eq!(t.reading().section, 1, "{:?}", t.reading());
+    }
+
     /// The accuracy bar on every synthetic track: tempo within 2 % (octave errors
     /// counted separately), beats within 50 ms, locked, from 8 s on (8 s after a tempo change).
     #[test]
