@@ -129,6 +129,15 @@ impl OnsetDetector {
         self.bands.len()
     }
 
+    /// The bands (as `start..end` indices) whose centre lies between `low_hz` and `high_hz`.
+    pub fn bands_between(&self, low_hz: f64, high_hz: f64) -> std::ops::Range<usize> {
+        let bin_hz = self.frame_rate * self.hop as f64 / self.window.len() as f64;
+        let centre = |&(start, end): &(usize, usize)| (start + end) as f64 * 0.5 * bin_hz;
+        let start = self.bands.iter().position(|b| centre(b) >= low_hz).unwrap_or(self.bands.len());
+        let end = self.bands.iter().rposition(|b| centre(b) <= high_hz).map_or(start, |i| (i + 1).max(start));
+        start..end
+    }
+
     /// Forgets all past audio.
     pub fn reset(&mut self) {
         self.frame.fill(0.0);

@@ -83,6 +83,10 @@ const ACCENT_FRAMES: usize = 7;
 /// Weight of the spectral change into a beat (a new chord, an instrument entering) against the
 /// low-band accent at its start, in the downbeat evidence.
 const CHANGE_WEIGHT: f32 = 1.5;
+/// The spectral change into a beat is measured between these frequencies: where chords and bass
+/// harmonics sound, above the kick and below the hats, so a kick after a snare is not a change.
+const HARMONY_LOW_HZ: f64 = 150.0;
+const HARMONY_HIGH_HZ: f64 = 2_500.0;
 /// Weight of the level accent (the squared loudest hop at the beat's start).
 const LEVEL_WEIGHT: f32 = 4.0;
 /// Time constant, in beats, of the running means that make both kinds of accent unitless.
@@ -272,7 +276,7 @@ impl Core {
             misses: 0,
             last_error: 0.0,
             locked: false,
-            bar: BarTracker::new(onset.band_count(), frame_rate),
+            bar: BarTracker::new(onset.band_count(), onset.bands_between(HARMONY_LOW_HZ, HARMONY_HIGH_HZ)),
             recent_low: [0.0; ACCENT_FRAMES],
             recent_rms: [0.0; ACCENT_FRAMES],
             last_beat: None,

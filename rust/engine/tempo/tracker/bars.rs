@@ -33,6 +33,8 @@ use crate::engine::tempo::onset::BANDS;
 #[derive(Debug)]
 pub(super) struct BarTracker {
     bands: usize,
+    /// The bands the spectral change into a beat is measured over.
+    harmony: std::ops::Range<usize>,
     /// Accent score per position, one row per entry of [`METERS`].
     scores: [[f32; 4]; 2],
     pub(super) beats_per_bar: u8,
@@ -60,9 +62,12 @@ pub(super) struct BarTracker {
 }
 
 impl BarTracker {
-    pub(super) fn new(bands: usize, _frame_rate: f64) -> Self {
+    pub(super) fn new(bands: usize, harmony: std::ops::Range<usize>) -> Self {
+        let bands = bands.clamp(1, BANDS);
+        let harmony = if harmony.is_empty() || harmony.end > bands { 0..bands } else { harmony };
         BarTracker {
-            bands: bands.clamp(1, BANDS),
+            bands,
+            harmony,
             scores: [[0.0; 4]; 2],
             beats_per_bar: METERS[0],
             offset: 0,
@@ -131,7 +136,8 @@ impl BarTracker {
             *m = s * scale;
         }
         if let Some(previous) = &self.previous_beat {
-            let change = rise(&mean[..n], &previous[..n]);
+            let h = self.harmony.clone();
+            let change = rise(&mean[h.clone()], &previous[h]);
             if let Some(x) = self.change_mean.normalise(change) {
                 self.add(ended, CHANGE_WEIGHT * x);
             }
