@@ -57,7 +57,7 @@ channels! {
     Valence => "valence", "ratio", "0 – 1", "Musical positiveness of the current item; 0 when unknown.";
     Status => "status", "code", "0 – 7", "Engine state as a number; see the status codes table.";
     Beat => "beat", "pulse", "0/1", "1 for exactly one cook when a beat starts (of whichever tempo_source is in use).";
-    Section => "section", "index", "≥ 0", "Section of the track from Spotify's audio analysis, counting from 0; 0 when unknown.";
+    Section => "section", "index", "≥ 0", "Section of the track, counting from 0: from Spotify's audio analysis, or counted from the audio input while it drives tempo; 0 when unknown.";
     Onset => "onset", "ratio", "0 – 1", "Jumps when a new sound starts and fades in about 0.1 s: from the audio input when wired, else from the analysis.";
     Loudness => "loudness", "dB", "-60 – 0", "Short-term level of the audio input when wired, else Spotify's loudness; -60 when unknown.";
     TempoSource => "tempo_source", "code", "0 – 3", "Where tempo and beat_phase come from: 0 none, 1 Spotify (or the simulator), 2 audio input, 3 Bpm/Tap.";

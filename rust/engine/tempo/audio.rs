@@ -16,7 +16,7 @@
 //! place "now" on it without sharing any wall-clock state with the worker.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -82,6 +82,8 @@ struct Shared {
     reading: SeqCell,
     stop: AtomicBool,
     failed: AtomicBool,
+    /// Ring samples the published reading has taken in (for [`AudioInput::wait_until_tracked`]).
+    tracked: AtomicU64,
 }
 
 /// The audio tracker's answer at one instant, from the reader's side.
@@ -142,6 +144,7 @@ impl AudioInput {
             reading: SeqCell::default(),
             stop: AtomicBool::new(false),
             failed: AtomicBool::new(false),
+            tracked: AtomicU64::new(0),
         });
         let worker_shared = Arc::clone(&shared);
         AUDIO_THREADS.fetch_add(1, Ordering::Relaxed);
@@ -248,6 +251,23 @@ impl AudioInput {
             self.rate_window_start = Some(now);
             self.rate_window_samples = 0;
         }
+    }
+
+    /// Wakes the worker and waits (spinning, up to `timeout`) until its published reading has
+    /// taken in every sample pushed so far; false on timeout. For benchmarks that replay audio
+    /// faster than real time and must read what a real-time cook would: never call it in a cook.
+    pub fn wait_until_tracked(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        if let Some(thread) = &self.thread {
+            thread.thread().unpark();
+        }
+        while self.shared.tracked.load(Ordering::Acquire) < self.written {
+            if self.failed() || Instant::now() > deadline {
+                return false;
+            }
+            std::thread::yield_now();
+        }
+        true
     }
 
     /// Whether audio arrived recently.
@@ -382,6 +402,7 @@ fn work(
         }
         if fed {
             shared.reading.write(&tracker.reading());
+            shared.tracked.store(consumed, Ordering::Release);
         }
         std::thread::park_timeout(POLL);
     }

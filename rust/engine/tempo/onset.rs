@@ -14,7 +14,11 @@ use rustfft::{Fft, FftPlanner};
 /// Onset frames per second (the hop is the sample rate divided by this, rounded).
 const FRAMES_PER_SECOND: f64 = 100.0;
 /// Number of log-spaced bands the flux is summed over.
-const BANDS: usize = 32;
+pub(crate) const BANDS: usize = 32;
+/// Bands whose upper edge is at or below this carry the kick (and the lowest bass notes): their
+/// accents mark downbeats. (Weighting them in the phase comb was measured and did not help: house
+/// bass lines play the off-beats.)
+const LOW_HZ: f64 = 100.0;
 /// Lowest and highest band edge in Hz.
 const BAND_LOW_HZ: f64 = 30.0;
 const BAND_HIGH_HZ: f64 = 16_000.0;
@@ -22,12 +26,23 @@ const BAND_HIGH_HZ: f64 = 16_000.0;
 const LOG_GAIN: f32 = 1000.0;
 
 /// What one hop of audio produced.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct OnsetFrame {
     /// Spectral flux: how much louder the bands got than in the previous hop (≥ 0).
     pub flux: f32,
+    /// The same over the bands below [`LOW_HZ`] only (kick and bass).
+    pub low_flux: f32,
     /// RMS level of the hop's samples.
     pub rms: f32,
+    /// Log-compressed magnitude of each band (the first `band_count()`; the rest 0): the
+    /// timbre and rough harmony of the hop, for downbeats and sections.
+    pub bands: [f32; BANDS],
+}
+
+impl Default for OnsetFrame {
+    fn default() -> Self {
+        OnsetFrame { flux: 0.0, low_flux: 0.0, rms: 0.0, bands: [0.0; BANDS] }
+    }
 }
 
 /// Streaming onset-strength detector for one mono signal.
@@ -43,6 +58,8 @@ pub struct OnsetDetector {
     scratch: Vec<Complex<f32>>,
     /// Bin ranges `[start, end)` of each band.
     bands: Vec<(usize, usize)>,
+    /// How many of the first bands lie below [`LOW_HZ`].
+    low_bands: usize,
     previous: Vec<f32>,
     current: Vec<f32>,
     has_previous: bool,
@@ -71,6 +88,8 @@ impl OnsetDetector {
         let fft = FftPlanner::new().plan_fft_forward(size);
         let scratch = vec![Complex::default(); fft.get_inplace_scratch_len()];
         let bands = band_bins(size, sample_rate);
+        let bin_hz = sample_rate / size as f64;
+        let low_bands = bands.iter().filter(|&&(_, end)| end as f64 * bin_hz <= LOW_HZ).count().max(1);
         OnsetDetector {
             hop,
             frame_rate: sample_rate / hop as f64,
@@ -83,6 +102,7 @@ impl OnsetDetector {
             previous: vec![0.0; bands.len()],
             current: vec![0.0; bands.len()],
             bands,
+            low_bands,
             has_previous: false,
             norm,
             sum_squares: 0.0,
@@ -102,6 +122,20 @@ impl OnsetDetector {
     /// Length of the analysis window in samples.
     pub fn window_len(&self) -> usize {
         self.window.len()
+    }
+
+    /// Bands in use (bands narrower than a bin are merged, so fewer than [`BANDS`] at low rates).
+    pub fn band_count(&self) -> usize {
+        self.bands.len()
+    }
+
+    /// The bands (as `start..end` indices) whose centre lies between `low_hz` and `high_hz`.
+    pub fn bands_between(&self, low_hz: f64, high_hz: f64) -> std::ops::Range<usize> {
+        let bin_hz = self.frame_rate * self.hop as f64 / self.window.len() as f64;
+        let centre = |&(start, end): &(usize, usize)| (start + end) as f64 * 0.5 * bin_hz;
+        let start = self.bands.iter().position(|b| centre(b) >= low_hz).unwrap_or(self.bands.len());
+        let end = self.bands.iter().rposition(|b| centre(b) <= high_hz).map_or(start, |i| (i + 1).max(start));
+        start..end
     }
 
     /// Forgets all past audio.
@@ -140,17 +174,24 @@ impl OnsetDetector {
             let magnitude: f32 = self.spectrum[start..end].iter().map(|c| c.norm()).sum();
             *value = (1.0 + LOG_GAIN * self.norm * magnitude).ln();
         }
-        let flux = if self.has_previous {
-            self.current.iter().zip(&self.previous).map(|(c, p)| (c - p).max(0.0)).sum::<f32>()
-                / self.current.len() as f32
-        } else {
-            0.0
+        let rise = |from: usize, to: usize| {
+            self.current[from..to]
+                .iter()
+                .zip(&self.previous[from..to])
+                .map(|(c, p)| (c - p).max(0.0))
+                .sum::<f32>()
+                / (to - from) as f32
         };
+        let n = self.current.len();
+        let (flux, low_flux) =
+            if self.has_previous { (rise(0, n), rise(0, self.low_bands)) } else { (0.0, 0.0) };
+        let mut bands = [0.0; BANDS];
+        bands[..n].copy_from_slice(&self.current);
         std::mem::swap(&mut self.current, &mut self.previous);
         self.has_previous = true;
         let rms = (self.sum_squares / self.hop as f64).sqrt() as f32;
         self.sum_squares = 0.0;
-        OnsetFrame { flux, rms }
+        OnsetFrame { flux, low_flux, rms, bands }
     }
 }
 

@@ -17,8 +17,11 @@
 //! faster than real time and get the same answer every run. Buffers are allocated in
 //! [`Tracker::new`]; [`Tracker::process`] allocates nothing.
 
+mod bars;
+
 use super::onset::{OnsetDetector, OnsetFrame};
 use super::phase::{point_from_beats, GridPoint};
+use bars::BarTracker;
 
 /// Slowest and fastest tempo the tracker reports.
 pub(crate) const MIN_TRACKED_BPM: f64 = 60.0;
@@ -68,12 +71,35 @@ const ONSET_PULSE_S: f64 = 0.1;
 const ONSET_PEAK_S: f64 = 3.0;
 /// Floor of the `loudness` output in dBFS.
 pub(crate) const FLOOR_DB: f64 = -60.0;
-/// Beats per bar assumed for audio (the downbeat is guessed from accents).
-const BEATS_PER_BAR: usize = 4;
+/// The meters told apart (beats per bar); the first is assumed until the accents say otherwise.
+const METERS: [u8; 2] = [4, 3];
+/// A meter's accent contrast must beat the current one's by this factor to replace it.
+const METER_SWITCH: f32 = 1.08;
 /// How the accent of each beat position fades, per beat.
 const ACCENT_DECAY: f32 = 0.97;
-/// Frames around a beat start whose loudest hop is that beat's accent (from 3 before to 3 after).
+/// Frames around a beat start whose strongest low-band onset is that beat's accent (from 3
+/// before to 3 after).
 const ACCENT_FRAMES: usize = 7;
+/// Weight of the spectral change into a beat (a new chord, an instrument entering) against the
+/// low-band accent at its start, in the downbeat evidence.
+const CHANGE_WEIGHT: f32 = 1.5;
+/// The spectral change into a beat is measured between these frequencies: where chords and bass
+/// harmonics sound, above the kick and below the hats, so a kick after a snare is not a change.
+const HARMONY_LOW_HZ: f64 = 150.0;
+const HARMONY_HIGH_HZ: f64 = 2_500.0;
+/// Weight of the level accent (the squared loudest hop at the beat's start).
+const LEVEL_WEIGHT: f32 = 4.0;
+/// Time constant, in beats, of the running means that make both kinds of accent unitless.
+const ACCENT_NORM_BEATS: f32 = 16.0;
+/// Sections: the sound just after each downbeat (this long, at most 0.8 beat) is compared with the
+/// running mean of the same moment in the previous bars; a distance this many times the usual
+/// one, above a floor, after at least this many bars of the section, starts a new section.
+const SECTION_WINDOW_S: f64 = 0.25;
+const SECTION_RATIO: f32 = 2.5;
+const SECTION_FLOOR: f32 = 0.12;
+const SECTION_MIN_BARS: u32 = 4;
+/// How much of each bar's window the reference and the usual distance take in.
+const SECTION_GAIN: f32 = 0.3;
 /// How far the flux peak of an onset trails the onset, as a fraction of the analysis window
 /// (calibrated on click tracks so the beats come out unbiased: `synthetic_set_is_tracked` checks
 /// the mean signed phase error, and `cargo bench --bench tempo` prints it per track).
@@ -92,8 +118,13 @@ pub struct TrackerReading {
     pub anchor: f64,
     pub period: f64,
     pub anchor_beat: i64,
-    /// Which beat number modulo 4 is the downbeat (the most accented).
+    /// Which beat number modulo `beats_per_bar` is the downbeat (the most accented).
     pub bar_offset: u8,
+    /// Beats per bar, 3 or 4, from which period the accents repeat with (0 reads as 4).
+    pub beats_per_bar: u8,
+    /// Structural sections counted since the tracker (re)started: a new one when the sound at
+    /// the downbeat changes far more than it usually does from bar to bar.
+    pub section: u32,
     /// Onset pulse, 0–1: jumps at each onset and fades over about 0.1 s.
     pub onset: f64,
     /// Short-term level in dBFS (≥ `FLOOR_DB`).
@@ -111,7 +142,8 @@ impl TrackerReading {
     /// The grid point at audio clock `clock`, when there is a grid. Bars start on the accented beat.
     pub fn at(&self, clock: f64) -> Option<GridPoint> {
         let beats = self.beats_at(clock)?;
-        let mut point = point_from_beats(beats - f64::from(self.bar_offset), BEATS_PER_BAR as u32, 0);
+        let per_bar = if self.beats_per_bar == 0 { 4 } else { u32::from(self.beats_per_bar) };
+        let mut point = point_from_beats(beats - f64::from(self.bar_offset), per_bar, self.section);
         point.beat = beats.floor() as i64;
         Some(point)
     }
@@ -181,6 +213,7 @@ struct Core {
     head: usize,
     len: usize,
     baseline: f32,
+    low_baseline: f32,
     /// Scratch for the analysis (allocated once).
     series: Vec<f32>,
     acf: Vec<f32>,
@@ -196,10 +229,10 @@ struct Core {
     grid: Option<Grid>,
     misses: u32,
     last_error: f64,
-    accents: [f32; BEATS_PER_BAR],
-    bar_offset: u8,
-    /// RMS of the last few hops, for the accents (linear, so a louder downbeat stands out more
-    /// than it does in the log-compressed onset strength).
+    locked: bool,
+    bar: BarTracker,
+    /// Low-band onset strength and RMS of the last few hops, for the accents.
+    recent_low: [f32; ACCENT_FRAMES],
     recent_rms: [f32; ACCENT_FRAMES],
     last_beat: Option<i64>,
     pending_accent: Option<(i64, u64)>,
@@ -228,6 +261,7 @@ impl Core {
             head: 0,
             len: 0,
             baseline: 0.0,
+            low_baseline: 0.0,
             series: vec![0.0; capacity],
             acf: vec![0.0; max_lag.min(capacity)],
             scores: vec![0.0; candidates],
@@ -241,8 +275,9 @@ impl Core {
             grid: None,
             misses: 0,
             last_error: 0.0,
-            accents: [0.0; BEATS_PER_BAR],
-            bar_offset: 0,
+            locked: false,
+            bar: BarTracker::new(onset.band_count(), onset.bands_between(HARMONY_LOW_HZ, HARMONY_HIGH_HZ)),
+            recent_low: [0.0; ACCENT_FRAMES],
             recent_rms: [0.0; ACCENT_FRAMES],
             last_beat: None,
             pending_accent: None,
@@ -264,7 +299,9 @@ impl Core {
             anchor: grid.anchor,
             period: grid.period,
             anchor_beat: grid.anchor_beat,
-            bar_offset: self.bar_offset,
+            bar_offset: self.bar.offset,
+            beats_per_bar: self.bar.beats_per_bar,
+            section: self.bar.section,
             onset: self.onset_pulse.clamp(0.0, 1.0),
             loudness_db: loud.clamp(FLOOR_DB, 0.0),
             epoch: self.epoch,
@@ -272,11 +309,22 @@ impl Core {
     }
 
     fn is_locked(&self) -> bool {
-        let Some(grid) = self.grid else { return false };
-        self.stable_updates >= LOCK_UPDATES
-            && self.confidence >= MIN_CONFIDENCE
-            && (self.quiet_frames as f64) < SILENCE_UNLOCK_S * self.frame_rate
-            && self.last_error.abs() < PLL_CAPTURE * grid.period
+        self.locked && (self.quiet_frames as f64) < SILENCE_UNLOCK_S * self.frame_rate
+    }
+
+    /// The lock, with hysteresis: it takes a stable tempo, a confident comb and a phase
+    /// measurement that agrees to lock, but once locked only a new tempo, a snapped grid (which
+    /// resets the stable count) or a comb below half the confidence unlocks. Humanized or
+    /// syncopated playing makes single phase measurements stray; the loop rides them out, and so
+    /// should the `beat` channel.
+    fn refresh_lock(&mut self) {
+        let Some(grid) = self.grid else {
+            self.locked = false;
+            return;
+        };
+        let floor = if self.locked { 0.5 * MIN_CONFIDENCE } else { MIN_CONFIDENCE };
+        let agrees = self.locked || self.last_error.abs() < PLL_CAPTURE * grid.period;
+        self.locked = self.stable_updates >= LOCK_UPDATES && self.confidence >= floor && agrees;
     }
 
     /// Audio clock that onset frame `t` (fractional, counted since the restart) stands for.
@@ -289,6 +337,10 @@ impl Core {
         // Onset strength: flux above its recent baseline, so steady noise counts for little.
         let strength = (frame.flux - self.baseline).max(0.0);
         self.baseline += (frame.flux - self.baseline) * (dt / BASELINE_S) as f32;
+        let low = (frame.low_flux - self.low_baseline).max(0.0);
+        self.low_baseline += (frame.low_flux - self.low_baseline) * (dt / BASELINE_S) as f32;
+        self.recent_low.rotate_left(1);
+        self.recent_low[ACCENT_FRAMES - 1] = low;
         self.recent_rms.rotate_left(1);
         self.recent_rms[ACCENT_FRAMES - 1] = frame.rms;
         self.history[self.head] = strength;
@@ -308,7 +360,7 @@ impl Core {
         self.onset_peak = (self.onset_peak * (-dt / ONSET_PEAK_S).exp()).max(s).max(1e-3);
         self.onset_pulse = (self.onset_pulse * (-dt / ONSET_PULSE_S).exp()).max(s / self.onset_peak);
 
-        self.track_accents();
+        self.track_accents(&frame);
         let update_every = (UPDATE_S * self.frame_rate).round().max(1.0) as u64;
         if self.frames % update_every == 0 && self.len as f64 >= MIN_HISTORY_S * self.frame_rate {
             self.update();
@@ -317,54 +369,43 @@ impl Core {
 
     /// Onset strength `back` frames before the newest (fractional, linearly interpolated).
     fn history_back(&self, back: f64) -> f64 {
-        if back < 0.0 || back > self.len as f64 - 1.0 {
-            return 0.0;
-        }
-        let i = back.floor() as usize;
-        let frac = back - i as f64;
-        let at = |k: usize| {
-            if k >= self.len {
-                return 0.0;
-            }
-            let n = self.history.len();
-            f64::from(self.history[(self.head + n - 1 - k) % n])
-        };
-        at(i) * (1.0 - frac) + at(i + 1) * frac
+        ring_back(&self.history, self.head, self.len, back)
     }
 
-    /// Learns which beat of the bar is accented: a few frames after each beat starts, the
-    /// loudest hop around it is added to that beat position's score. A guess, and only as good
-    /// as the music's accents: downbeats are usually louder (kick, crash, a new bass note).
-    fn track_accents(&mut self) {
+    /// Follows the beats for the bar tracker: the spectrum of each beat as it ends, and a few
+    /// frames after each beat starts, the strongest low-band onset (the kick, a new bass note)
+    /// and the loudest hop around it.
+    fn track_accents(&mut self, frame: &OnsetFrame) {
         let Some(grid) = self.grid else { return };
         let newest = (self.frames - 1) as f64;
         let beat = grid.beats_at(self.frame_clock(newest)).floor() as i64;
         if self.last_beat != Some(beat) {
-            if self.last_beat.is_some() {
+            if let Some(ended) = self.last_beat {
+                self.bar.end_beat(ended, beat == ended + 1);
                 self.pending_accent = Some((beat, self.frames + (ACCENT_FRAMES / 2) as u64));
             }
             self.last_beat = Some(beat);
+            let window = (SECTION_WINDOW_S * self.frame_rate).min(0.8 * grid.period / self.hop);
+            self.bar.start_beat(beat, window.max(1.0) as u32);
         }
+        self.bar.add_frame(&frame.bands);
         if let Some((beat, due)) = self.pending_accent {
             if self.frames >= due {
                 self.pending_accent = None;
-                let accent = self.recent_rms.iter().copied().fold(0.0, f32::max);
-                for a in &mut self.accents {
-                    *a *= ACCENT_DECAY;
-                }
-                self.accents[beat.rem_euclid(BEATS_PER_BAR as i64) as usize] += accent;
-                let current = self.accents[usize::from(self.bar_offset)];
-                let (best, &top) =
-                    self.accents.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap_or((0, &0.0));
-                if top > current * 1.2 {
-                    self.bar_offset = best as u8;
-                }
+                let low = self.recent_low.iter().copied().fold(0.0, f32::max);
+                let level = self.recent_rms.iter().copied().fold(0.0, f32::max);
+                self.bar.accent(beat, low, level);
             }
         }
     }
 
-    /// Re-estimates tempo and phase from the history.
+    /// Re-estimates tempo and phase from the history, then the lock.
     fn update(&mut self) {
+        self.update_grid();
+        self.refresh_lock();
+    }
+
+    fn update_grid(&mut self) {
         let Some((period, confidence)) = self.estimate_period() else {
             self.confidence = 0.0;
             return;
@@ -520,18 +561,32 @@ impl Core {
         } else {
             self.misses += 1;
             if self.misses >= PLL_SNAP_MISSES {
+                // The tempo is still the stable one: only the phase moves, and the lock stays
+                // (the `beat` channel skips or repeats nothing: beat numbers stay continuous).
                 grid.anchor += error;
                 self.misses = 0;
-                self.stable_updates = 0;
                 snapped = true;
             }
         }
         self.last_error = error;
         if snapped {
             // Beat numbers may have slipped against the bars: learn the downbeat afresh.
-            self.accents = [0.0; BEATS_PER_BAR];
+            self.bar.forget_accents();
         }
     }
+}
+
+/// Value `back` frames before the newest of a ring whose next slot is `head` and that holds
+/// `len` values (fractional, linearly interpolated; 0 outside).
+fn ring_back(ring: &[f32], head: usize, len: usize, back: f64) -> f64 {
+    if back < 0.0 || back > len as f64 - 1.0 {
+        return 0.0;
+    }
+    let i = back.floor() as usize;
+    let frac = back - i as f64;
+    let n = ring.len();
+    let at = |k: usize| if k >= len { 0.0 } else { f64::from(ring[(head + n - 1 - k) % n]) };
+    at(i) * (1.0 - frac) + at(i + 1) * frac
 }
 
 /// Sub-step position of the peak at `i` of `values` by fitting a parabola through it and its
@@ -592,6 +647,41 @@ mod tests {
         t.process(&l);
         let r = t.reading();
         assert!(r.anchor > 1_000_000.0 && r.anchor < 1_000_000.0 + l.len() as f64, "{r:?}");
+    }
+
+    /// A waltz's accents repeat every 3 beats: the tracker says so, and bars ramp over 3 beats.
+    #[test]
+    fn three_four_is_told_from_four_four() {
+        for (per_bar, bpm) in [(3, 150.0), (4, 120.0)] {
+            let track = ClickTrack { beats_per_bar: per_bar, ..ClickTrack::steady(bpm, 20.0) };
+            let mut t = Tracker::new(48_000.0);
+            let (l, _) = track.render();
+            for block in l.chunks(BLOCK) {
+                t.process(block);
+            }
+            let r = t.reading();
+            assert!(r.locked, "{r:?}");
+            assert_eq!(u32::from(r.beats_per_bar), per_bar, "{r:?}");
+        }
+    }
+
+    /// A steady track counts no sections; the sound changing at a bar line starts one.
+    #[test]
+    fn a_new_sound_starts_a_section() {
+        let steady = ClickTrack::steady(120.0, 24.0);
+        let (plain, _) = steady.render();
+        let (busy, _) = ClickTrack { offbeat_hats: true, noise: 0.2, ..steady }.render();
+        let mut t = Tracker::new(48_000.0);
+        // Switch at the 8th bar line after 12 s (beat 24 of the track starts at 0.37 + 12 s).
+        let switch = ((0.37 + 12.0) * 48_000.0) as usize;
+        for block in plain[..switch].chunks(BLOCK) {
+            t.process(block);
+        }
+        assert_eq!(t.reading().section, 0);
+        for block in busy[switch..].chunks(BLOCK) {
+            t.process(block);
+        }
+        assert_eq!(t.reading().section, 1, "{:?}", t.reading());
     }
 
     /// The accuracy bar on every synthetic track: tempo within 2 % (octave errors
