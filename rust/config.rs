@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::engine::simulator::SimConfig;
+use crate::model::SimConfig;
 
 /// Spotify's accounts service (authorize and token endpoints live under it).
 pub const DEFAULT_ACCOUNTS_URL: &str = "https://accounts.spotify.com";

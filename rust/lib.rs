@@ -14,5 +14,6 @@ pub mod engine;
 #[allow(unsafe_code)]
 pub mod ffi;
 pub mod jukebox;
+pub mod model;
 pub mod schema;
 pub mod settings;

@@ -7,13 +7,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::config::{SourceConfig, SpotifyConfig, DEFAULT_PORT};
-use crate::engine::simulator::SimConfig;
 use crate::engine::tempo::tap::{MAX_BPM, MIN_BPM};
 use crate::engine::tempo::TempoPreference;
 use crate::jukebox::backend::RedisConfig;
 use crate::jukebox::queue::{Rules, TurnMode};
 use crate::jukebox::server::Bind;
 use crate::jukebox::JukeboxConfig;
+use crate::model::SimConfig;
 use crate::schema::{DatMode, Param, ParamKind, MIN_POLL_INTERVAL_S, PARAMS};
 
 /// The raw value of every parameter, in [`PARAMS`] order.

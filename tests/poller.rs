@@ -522,8 +522,9 @@ async fn tokens_never_reach_messages_rows_or_logs() {
 #[tokio::test]
 async fn the_engine_publishes_what_the_api_says() {
     use td_spotify::config::{SourceConfig, SpotifyConfig};
-    use td_spotify::engine::source::{BoxFuture, Source, Update};
+    use td_spotify::engine::source::{Source, Update};
     use td_spotify::engine::Engine;
+    use td_spotify::model::BoxFuture;
 
     struct TestSource {
         poller: td_spotify::engine::poller::Poller,

@@ -17,11 +17,12 @@ use td_spotify::api::features::{UNAVAILABLE, UNAVAILABLE_WARNING};
 use td_spotify::auth::secret::{AccessToken, RefreshToken};
 use td_spotify::auth::store::{TokenRecord, TokenStore};
 use td_spotify::config::SpotifyConfig;
-use td_spotify::engine::playback::Playback;
 use td_spotify::engine::snapshot::Snapshot;
-use td_spotify::engine::source::{Pulse, Source, Update};
+use td_spotify::engine::source::{Source, Update};
 use td_spotify::engine::spotify::{SpotifySource, NO_DEVICE, PREMIUM_NEEDED};
 use td_spotify::engine::tempo::{BeatReading, LiveTempo, TempoSource};
+use td_spotify::model::playback::Playback;
+use td_spotify::model::Pulse;
 use td_spotify::schema::{Channel, Row, CHANNEL_COUNT};
 
 const CLIENT: &str = "spotify-source-test";

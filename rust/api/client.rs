@@ -18,7 +18,7 @@ use super::models::{CurrentPlayback, ErrorBody};
 use super::rate_limit::retry_after;
 use super::{TokenError, TokenProvider};
 use crate::config::SpotifyConfig;
-use crate::engine::source::BoxFuture;
+use crate::model::{BoxFuture, Stats};
 
 /// The playback-state endpoint; episodes must be asked for or they come back as `item: null`.
 pub const PLAYER_PATH: &str = "/v1/me/player";
@@ -123,6 +123,18 @@ pub struct Exchange<T> {
 }
 
 impl<T> Exchange<T> {
+    /// Counts this logical call in `stats` (its requests, failures, a 429, the round trip).
+    pub fn count_in(&self, stats: &mut Stats) {
+        stats.requests += u64::from(self.requests);
+        stats.errors += u64::from(self.failures);
+        if matches!(self.result, Err(ApiError::RateLimited { .. })) {
+            stats.rate_limited += 1;
+        }
+        if self.requests > 0 {
+            stats.last_latency_ms = self.latency().as_secs_f64() * 1000.0;
+        }
+    }
+
     /// Round trip of the last request.
     pub fn latency(&self) -> Duration {
         self.received_at.saturating_duration_since(self.sent_at)

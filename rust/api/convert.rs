@@ -1,11 +1,11 @@
-//! From Spotify's answer to the engine's own model ([`crate::engine::playback`]).
+//! From Spotify's answer to the engine's own model ([`crate::model::playback`]).
 
 use std::time::Instant;
 
 use super::models::{
     CurrentPlayback, Devices, Image, PlayableItem, PlayingType, Queue, RecentlyPlayed, RepeatState,
 };
-use crate::engine::playback::{Device, Item, ItemKind, Playback, Repeat};
+use crate::model::playback::{Device, Item, ItemKind, Playback, Repeat};
 
 /// Name shown while an ad plays (Spotify sends `item: null` with `currently_playing_type: ad`).
 pub const AD_NAME: &str = "Advertisement";
@@ -210,7 +210,7 @@ mod tests {
     use super::*;
     use crate::api::client::{interpret, RawResponse};
     use crate::api::error::{ApiError, ForbiddenReason};
-    use crate::engine::playback::ItemKind;
+    use crate::model::playback::ItemKind;
     use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
     /// A fixture file (`HTTP/1.1 200 OK`, headers, blank line, body) as the client would see it.

@@ -21,10 +21,10 @@ use super::client::{ApiClient, Limits};
 use super::error::{seconds, ApiError};
 use super::lenient::{list, number, string};
 use super::TokenProvider;
-use crate::engine::snapshot::Stats;
+use crate::model::Stats;
 
-use crate::engine::playback::{Features, Item};
-use crate::engine::tempo::phase::{Analysis, Segment};
+use crate::model::phase::{Analysis, Segment};
+use crate::model::playback::{Features, Item};
 
 /// What the `features` row says after a 403.
 pub const UNAVAILABLE: &str = "audio features unavailable for this Spotify app";
@@ -269,7 +269,7 @@ async fn get<T: DeserializeOwned>(
         client.url(&format!("/v1/{path}/{track_id}"), None).map_err(|e| FeaturesError::from_api(what, e))?;
     let limits = Limits { timeout: REQUEST_TIMEOUT, max_body: MAX_BODY };
     let exchange = client.get_json_with::<T>(&url, tokens, limits).await;
-    stats.count(&exchange);
+    exchange.count_in(stats);
     match exchange.result {
         Ok(Some(body)) => Ok(body),
         // 200 with no body, or 204: nothing to show for this track.
@@ -278,7 +278,7 @@ async fn get<T: DeserializeOwned>(
     }
 }
 
-/// Tempo-like knowledge of one track, ready for [`crate::engine::playback::Item`].
+/// Tempo-like knowledge of one track, ready for [`crate::model::playback::Item`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrackTempo {
     pub features: Features,
@@ -580,8 +580,8 @@ mod tests {
         assert_eq!(cache.row_note(), Some(UNAVAILABLE));
 
         // What TouchDesigner then sees: the row says why, and features_available is 0.
-        use crate::engine::playback::{Item, Playback};
         use crate::engine::snapshot::{EngineState, Snapshot};
+        use crate::model::playback::{Item, Playback};
         use crate::schema::{Channel, Row, CHANNEL_COUNT};
         let item =
             Item { uri: "spotify:track:06AKEBrKUckW0KREUWRnvT".into(), duration_ms: 1000, ..Item::default() };

@@ -18,7 +18,7 @@ pub use token::StaticToken;
 pub mod features;
 pub mod lenient;
 
-use crate::engine::source::BoxFuture;
+use crate::model::BoxFuture;
 
 /// The reason phrase of an HTTP status for a status line or an error page ("Not Found"), from
 /// the `http` crate's table; "Status" for a code it does not name.

@@ -1,7 +1,7 @@
 //! A fixed access token, for the CLI until it shares the login session, and for tests.
 
 use super::{TokenError, TokenProvider};
-use crate::engine::source::BoxFuture;
+use crate::model::BoxFuture;
 
 /// Hands out one access token and cannot refresh it: a 401 means log in again.
 pub struct StaticToken {

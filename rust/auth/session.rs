@@ -27,7 +27,7 @@ use super::store::{unix, StoreLock, TokenRecord, TokenStore};
 use super::{redirect_uri, AuthError, SCOPES};
 use crate::api::{TokenError, TokenProvider};
 use crate::config::SpotifyConfig;
-use crate::engine::source::BoxFuture;
+use crate::model::BoxFuture;
 
 /// After a refresh failed for a transient reason, wait this long before trying again (unless
 /// the access token runs out first or Spotify says how long).

@@ -3,7 +3,7 @@
 use std::error::Error;
 use std::io::Write as _;
 
-use td_spotify::engine::simulator::SimConfig;
+use td_spotify::model::SimConfig;
 
 use crate::args::SpotifyArgs;
 use td_spotify::jukebox::backend::RedisConfig;

@@ -14,8 +14,9 @@ use td_spotify::auth::{Session, SessionConfig};
 use td_spotify::config::SourceConfig;
 use td_spotify::engine::poller::Poller;
 use td_spotify::engine::snapshot::Snapshot;
-use td_spotify::engine::source::{BoxFuture, Source, Update};
+use td_spotify::engine::source::{Source, Update};
 use td_spotify::engine::Engine;
+use td_spotify::model::BoxFuture;
 use td_spotify::schema::{Channel, Param, Row, Status, CHANNELS, CHANNEL_COUNT, PARAMS, ROWS};
 
 use crate::args::SpotifyArgs;
@@ -255,8 +256,8 @@ fn clock(seconds: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use td_spotify::engine::playback::{Item, Playback};
     use td_spotify::engine::snapshot::EngineState;
+    use td_spotify::model::playback::{Item, Playback};
 
     #[test]
     fn json_uses_the_plugin_names_in_order() {

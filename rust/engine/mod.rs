@@ -28,7 +28,6 @@ pub mod art;
 mod doorbell;
 mod latest;
 pub mod os_thread;
-pub mod playback;
 pub mod poller;
 mod registry;
 pub mod simulator;
@@ -45,13 +44,14 @@ use crossbeam_channel::{Receiver, Sender, TrySendError};
 use tokio::sync::Notify;
 
 use crate::config::SourceConfig;
+use crate::model::playback::{Item, Playback};
+use crate::model::{Pulse, Stats};
 use crate::schema::Status;
 use doorbell::{Bell, Door};
 use latest::Latest;
 use os_thread::OsThread;
-use playback::{Item, Playback};
-use snapshot::{EngineState, Snapshot, Stats};
-use source::{Pulse, Source, Update};
+use snapshot::{EngineState, Snapshot};
+use source::{Source, Update};
 
 pub use registry::acquire;
 
@@ -447,7 +447,7 @@ impl Publisher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::simulator::SimConfig;
+    use crate::model::SimConfig;
     use std::time::Duration;
 
     #[test]
@@ -474,14 +474,14 @@ mod tests {
             "hanging"
         }
 
-        fn poll(&mut self, _now: Instant) -> source::BoxFuture<'_, Update> {
+        fn poll(&mut self, _now: Instant) -> crate::model::BoxFuture<'_, Update> {
             Box::pin(async {
                 let _ = tokio::task::spawn_blocking(|| std::thread::sleep(Duration::from_millis(1500))).await;
                 std::future::pending().await
             })
         }
 
-        fn pulse(&mut self, _pulse: Pulse) -> source::BoxFuture<'_, Option<String>> {
+        fn pulse(&mut self, _pulse: Pulse) -> crate::model::BoxFuture<'_, Option<String>> {
             Box::pin(std::future::pending())
         }
     }

@@ -47,14 +47,15 @@ use rand::SeedableRng;
 
 pub use schedule::{PollTiming, Smoothing};
 
-use super::playback::{Playback, Slew};
-use super::snapshot::{EngineState, Stats};
+use super::snapshot::EngineState;
 use super::source::Update;
 use crate::api::client::{self, ApiClient, ClientOptions, Exchange};
 use crate::api::error::{seconds, ApiError, ErrorClass};
 use crate::api::models::CurrentPlayback;
 use crate::api::TokenProvider;
 use crate::config::SpotifyConfig;
+use crate::model::playback::{Playback, Slew};
+use crate::model::Stats;
 use crate::schema::{Param, Status, PARAMS};
 use sync::SyncFilter;
 
@@ -207,7 +208,7 @@ impl Poller {
     /// Counts a call the source made besides the poll (a command, a list, features) in the
     /// counters every update carries.
     pub fn count<T>(&mut self, exchange: &Exchange<T>) {
-        self.state.stats.count(exchange);
+        exchange.count_in(&mut self.state.stats);
     }
 
     /// Replaces the counters (the source counted its other calls into a copy).

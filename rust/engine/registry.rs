@@ -53,8 +53,9 @@ pub(super) fn forget_stopped() {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::simulator::SimConfig;
-    use crate::engine::source::{BoxFuture, Source, Update};
+    use crate::engine::source::{Source, Update};
+    use crate::model::BoxFuture;
+    use crate::model::SimConfig;
     use std::time::{Duration, Instant};
 
     #[test]

@@ -11,26 +11,12 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::art::{self, Cover};
-use super::playback::{Device, Features, Item, ItemKind, Playback};
 use super::snapshot::{EngineState, Lists};
-use super::source::{BoxFuture, Pulse, Source, Update};
-use super::tempo::phase::Segment as AnalysisSegment;
+use super::source::{Source, Update};
 use super::tempo::Analysis;
-
-/// How the simulator plays.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct SimConfig {
-    /// Same seed, same playlist.
-    pub seed: u64,
-    /// Simulated seconds per real second.
-    pub speed: f64,
-}
-
-impl Default for SimConfig {
-    fn default() -> Self {
-        SimConfig { seed: 1, speed: 1.0 }
-    }
-}
+use crate::model::phase::Segment as AnalysisSegment;
+use crate::model::playback::{Device, Features, Item, ItemKind, Playback};
+use crate::model::{BoxFuture, Pulse, SimConfig};
 
 /// What happens during one stretch of simulated time.
 #[derive(Debug, Clone, Copy, PartialEq)]

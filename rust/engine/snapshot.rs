@@ -9,9 +9,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::art::ArtView;
-use super::playback::{ItemKind, Playback};
 use super::tempo::audio::AudioTempo;
 use super::tempo::{self, BeatReading, Cursor, LiveTempo, TempoFrame, TempoPreference};
+use crate::model::playback::{ItemKind, Playback};
+use crate::model::Stats;
 use crate::schema::{Channel, Row, Status, StatusField, CHANNEL_COUNT, ROW_COUNT, STATUS_FIELDS};
 
 /// Everything a reader needs for one cook.
@@ -68,33 +69,6 @@ impl Lists {
     /// Turns rows of strings into a table (interior NULs dropped).
     pub fn table(rows: Vec<Vec<String>>) -> Table {
         rows.into_iter().map(|r| r.into_iter().map(to_cstring).collect()).collect()
-    }
-}
-
-/// Counters of the engine's work, shown by the Info CHOP and DAT.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Stats {
-    /// Requests made to the source since the engine started.
-    pub requests: u64,
-    /// Requests that failed.
-    pub errors: u64,
-    /// Times the source answered 429.
-    pub rate_limited: u64,
-    /// Round trip of the last request, in milliseconds.
-    pub last_latency_ms: f64,
-}
-
-impl Stats {
-    /// Counts one logical call to the Web API (its requests, failures, a 429, the round trip).
-    pub fn count<T>(&mut self, exchange: &crate::api::Exchange<T>) {
-        self.requests += u64::from(exchange.requests);
-        self.errors += u64::from(exchange.failures);
-        if matches!(exchange.result, Err(crate::api::ApiError::RateLimited { .. })) {
-            self.rate_limited += 1;
-        }
-        if exchange.requests > 0 {
-            self.last_latency_ms = exchange.latency().as_secs_f64() * 1000.0;
-        }
     }
 }
 
@@ -420,7 +394,7 @@ mod tests {
 
     #[test]
     fn features_rows_and_channels() {
-        use crate::engine::playback::{Features, Item};
+        use crate::model::playback::{Features, Item};
         use std::sync::Arc;
         let now = Instant::now();
         let features = Features {
@@ -489,7 +463,7 @@ mod tests {
 
     #[test]
     fn playback_details_reach_channels_and_rows() {
-        use crate::engine::playback::{Device, Item, Repeat};
+        use crate::model::playback::{Device, Item, Repeat};
         let now = Instant::now();
         let playback = Playback {
             item: Some(Item {

@@ -1,16 +1,12 @@
 //! Where playback comes from: the simulator, Spotify, or anything a test scripts.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::time::Instant;
 
 use super::art::Cover;
-use super::playback::{Item, Playback};
 use super::snapshot::EngineState;
 use crate::config::SourceConfig;
-
-/// A boxed future, so sources stay object safe.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+use crate::model::playback::{Item, Playback};
+use crate::model::{BoxFuture, Pulse};
 
 /// What one poll of a source found.
 #[derive(Debug)]
@@ -21,17 +17,6 @@ pub struct Update {
     pub state: EngineState,
     /// When the engine should poll again (earlier if a command arrives).
     pub next_poll: Instant,
-}
-
-/// A pulse from an operator, forwarded to the source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pulse {
-    Login,
-    Logout,
-    PlayPause,
-    Next,
-    Previous,
-    ResetCounters,
 }
 
 /// A data source driven by the engine's loop, on the engine's thread.

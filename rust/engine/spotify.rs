@@ -17,13 +17,14 @@ pub mod lists;
 
 use std::time::{Duration, Instant};
 
-use super::playback::Playback;
 use super::poller::{PollTiming, Poller};
 use super::snapshot::{AuthRows, EngineState};
-use super::source::{BoxFuture, Pulse, Source, Update};
+use super::source::{Source, Update};
 use crate::api::client::{self, ApiClient, ClientOptions};
 use crate::auth::{AuthState, AuthView, Session, SessionConfig};
 use crate::config::{SourceConfig, SpotifyConfig};
+use crate::model::playback::Playback;
+use crate::model::{BoxFuture, Pulse};
 use crate::schema::{Param, Status, PARAMS};
 use features::TrackFeatures;
 use lists::{ListFetcher, LIST_EVERY};

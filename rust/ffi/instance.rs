@@ -11,12 +11,12 @@ use std::time::{Duration, Instant};
 
 use crate::engine::art::Glide;
 use crate::engine::snapshot::{Reader, Snapshot};
-use crate::engine::source::Pulse;
 use crate::engine::tempo::audio::{AudioError, AudioInput};
 use crate::engine::tempo::tap::ManualClock;
 use crate::engine::tempo::{BeatEdge, BeatReading, Cursor, TempoFrame};
 use crate::engine::{self, Engine};
 use crate::jukebox::{self, Control, Jukebox, View};
+use crate::model::Pulse;
 use crate::schema::{
     Channel, DatMode, Info, Param, Status, CHANNEL_COUNT, DEVICE_COLUMNS, PALETTE_COLUMNS, QUEUE_COLUMNS,
     RECENT_COLUMNS, ROWS, STATUS_FIELDS, VISITOR_COLUMNS,

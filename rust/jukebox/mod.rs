@@ -32,8 +32,8 @@ use crossbeam_channel::{Receiver, Sender};
 
 use crate::config::{SourceConfig, SpotifyConfig};
 use crate::engine::os_thread::{self, OsThread};
-use crate::engine::simulator::SimConfig;
 use crate::engine::{Engine, STOP_WAIT};
+use crate::model::SimConfig;
 use backend::{Backend, BackendError, FileBackend, RedisBackend, RedisConfig};
 use board::{Board, Entry, Mine, NowPlaying};
 use queue::{Observation, Queue, Rules};

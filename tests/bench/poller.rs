@@ -45,8 +45,9 @@ use support::{drive, fast_options, memory_poller, ms_between, Step, Tokens};
 use td_spotify::api::client::{now, ApiClient};
 use td_spotify::config::{SourceConfig, SpotifyConfig};
 use td_spotify::engine::poller::{PollTiming, Poller};
-use td_spotify::engine::source::{BoxFuture, Source, Update};
+use td_spotify::engine::source::{Source, Update};
 use td_spotify::engine::Engine;
+use td_spotify::model::BoxFuture;
 use td_spotify::schema::{Status, CHANNEL_COUNT};
 
 const SESSION: Duration = Duration::from_secs(600);

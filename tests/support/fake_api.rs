@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use td_spotify::api::client::{now, Method, RawResponse, Transport, PLAYER_PATH, PLAYER_QUERY};
 use td_spotify::api::ApiError;
-use td_spotify::engine::source::BoxFuture;
+use td_spotify::model::BoxFuture;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use url::Url;

@@ -14,10 +14,11 @@ use std::time::{Duration, Instant};
 
 use td_spotify::api::client::{now, ApiClient, ClientOptions};
 use td_spotify::api::{TokenError, TokenProvider};
-use td_spotify::engine::playback::Playback;
 use td_spotify::engine::poller::{PollTiming, Poller, Smoothing};
 use td_spotify::engine::snapshot::Snapshot;
-use td_spotify::engine::source::{BoxFuture, Update};
+use td_spotify::engine::source::Update;
+use td_spotify::model::playback::Playback;
+use td_spotify::model::BoxFuture;
 
 use fake_api::FakeApi;
 

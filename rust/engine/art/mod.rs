@@ -20,7 +20,7 @@ use rand::{Rng, SeedableRng};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::playback::{Item, ItemKind};
+use crate::model::playback::{Item, ItemKind};
 use fetch::{ArtError, Fetcher};
 use palette::{Colors, VALUES};
 

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use rand::Rng;
 
-use crate::engine::playback::Playback;
+use crate::model::playback::Playback;
 
 /// How the poller paces itself and smooths what it sees. [`PollTiming::for_interval`] is the
 /// plugin's; tests shrink everything to keep the suite fast.
@@ -153,7 +153,7 @@ pub fn backoff(timing: &PollTiming, failures: u32, rng: &mut impl Rng) -> Durati
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::playback::Item;
+    use crate::model::playback::Item;
     use rand::rngs::StdRng;
     use rand::SeedableRng;
 

@@ -10,7 +10,7 @@ use crate::api::client::{self, ApiClient, Method};
 use crate::api::error::{seconds, ApiError, ForbiddenReason};
 use crate::api::TokenProvider;
 use crate::engine::poller::Poller;
-use crate::engine::source::Pulse;
+use crate::model::Pulse;
 
 /// The warning after a 403 `PREMIUM_REQUIRED`.
 pub const PREMIUM_NEEDED: &str = "Spotify Premium is required for playback control";

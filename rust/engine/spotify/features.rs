@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use crate::api::features::{FeatureCache, FeatureStatus, FeaturesError};
 use crate::api::{ApiClient, TokenProvider};
-use crate::engine::playback::{ItemKind, Playback};
 use crate::engine::poller::Poller;
 use crate::engine::snapshot::EngineState;
+use crate::model::playback::{ItemKind, Playback};
 
 /// Wait after a 429 that named no `Retry-After`.
 const RATE_LIMIT_FALLBACK: Duration = Duration::from_secs(10);

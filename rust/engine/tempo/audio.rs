@@ -20,10 +20,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::phase::GridPoint;
 use super::published::SeqCell;
 use super::tracker::{Tracker, TrackerReading};
 use crate::engine::os_thread::{self, OsThread};
+use crate::model::phase::GridPoint;
 
 /// Seconds of audio the ring holds before the worker must have drained it.
 const RING_SECONDS: f64 = 2.0;

@@ -12,17 +12,16 @@
 
 pub mod audio;
 pub mod onset;
-pub mod phase;
 mod published;
 pub mod synth;
 pub mod tap;
 pub mod tracker;
 
-use super::playback::Features;
+use crate::model::phase::GridPoint;
+use crate::model::playback::Features;
 use audio::AudioTempo;
-use phase::GridPoint;
 
-pub use phase::{Analysis, BeatEdge, Cursor, RegularGrid};
+pub use crate::model::phase::{Analysis, BeatEdge, Cursor, RegularGrid};
 pub(crate) use tracker::FLOOR_DB;
 
 /// Where `tempo` and `beat_phase` come from (the `tempo_source` channel).

@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::phase::{point_from_beats, GridPoint};
+use crate::model::phase::{point_from_beats, GridPoint};
 
 /// Slowest manual tempo (also the `Bpm` parameter's minimum).
 pub(crate) const MIN_BPM: f64 = 20.0;

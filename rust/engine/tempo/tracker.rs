@@ -20,7 +20,7 @@
 mod bars;
 
 use super::onset::{OnsetDetector, OnsetFrame};
-use super::phase::{point_from_beats, GridPoint};
+use crate::model::phase::{point_from_beats, GridPoint};
 use bars::BarTracker;
 
 /// Slowest and fastest tempo the tracker reports.

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::tempo::Analysis;
+use super::phase::Analysis;
 
 /// What kind of item is playing. Unknown kinds from the API map to `Other`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
