@@ -42,8 +42,12 @@ typedef enum TdsResult {
   TDS_RESULT_POISONED = 6,
 } TdsResult;
 
-// How a parameter is shown.
-typedef enum TdsParamKind {
+// How a parameter is shown in TouchDesigner.
+enum TdsParamKind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
   TDS_PARAM_KIND_TOGGLE = 0,
   TDS_PARAM_KIND_INT = 1,
   TDS_PARAM_KIND_FLOAT = 2,
@@ -51,10 +55,25 @@ typedef enum TdsParamKind {
   TDS_PARAM_KIND_STRING = 4,
   TDS_PARAM_KIND_PULSE = 5,
   TDS_PARAM_KIND_FOLDER = 6,
-} TdsParamKind;
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum TdsParamKind TdsParamKind;
+#else
+typedef uint32_t TdsParamKind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
 
 // Opaque per-operator handle.
 typedef struct TdsInstance TdsInstance;
+
+// The version to write at offset 0 of the plugin info, and whether TouchDesigner will take it.
+// When `accepted` is false, write `version` and return from `Fill*PluginInfo` at once: the rest
+// of the info may not be set up.
+typedef struct TdsApiVersion {
+  int32_t version;
+  bool accepted;
+} TdsApiVersion;
 
 // Description of one custom parameter. Every string is static and NUL-terminated.
 typedef struct TdsParamInfo {
@@ -62,7 +81,7 @@ typedef struct TdsParamInfo {
   const char *label;
   const char *page;
   const char *help;
-  enum TdsParamKind kind;
+  TdsParamKind kind;
   // [`TDS_FAMILY_CHOP`] / [`TDS_FAMILY_DAT`] bits of the operators that show it.
   uint32_t families;
   double default_value;
@@ -90,14 +109,6 @@ typedef struct TdsParamBlock {
   uint32_t text_count;
 } TdsParamBlock;
 
-// The version to write at offset 0 of the plugin info, and whether TouchDesigner will take it.
-// When `accepted` is false, write `version` and return from `Fill*PluginInfo` at once: the rest
-// of the info may not be set up.
-typedef struct TdsApiVersion {
-  int32_t version;
-  bool accepted;
-} TdsApiVersion;
-
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -117,24 +128,6 @@ uint32_t td_spotify_row_count(void);
 // Name of row `index` (the `field` column), or null past the end. Static; never free it.
 const char *td_spotify_row_name(uint32_t index);
 
-// Number of custom parameters.
-uint32_t td_spotify_param_count(void);
-
-// Describes parameter `index`.
-//
-// # Safety
-// `out` must be null or point to writable memory for one [`TdsParamInfo`].
-enum TdsResult td_spotify_param_info(uint32_t index, struct TdsParamInfo *out);
-
-// Name (token) and label of item `item` of menu parameter `param`. Static strings.
-//
-// # Safety
-// `name` and `label` must each be null or writable for one pointer.
-enum TdsResult td_spotify_param_menu_item(uint32_t param,
-                                          uint32_t item,
-                                          const char **name,
-                                          const char **label);
-
 // Creates the state of one operator of `family` ([`TDS_FAMILY_CHOP`] or [`TDS_FAMILY_DAT`]).
 // Never returns null unless out of memory. Free it with [`td_spotify_instance_free`].
 struct TdsInstance *td_spotify_instance_new(uint32_t family);
@@ -145,36 +138,6 @@ struct TdsInstance *td_spotify_instance_new(uint32_t family);
 // # Safety
 // `instance` must be null or a pointer from [`td_spotify_instance_new`] not yet freed.
 void td_spotify_instance_free(struct TdsInstance *instance);
-
-// Sets numeric parameter `index` (toggle, int, float or menu index). Cheap when unchanged.
-//
-// # Safety
-// `instance` must be null or live.
-enum TdsResult td_spotify_set_param_number(struct TdsInstance *instance,
-                                           uint32_t index,
-                                           double value);
-
-// Sets string or menu parameter `index` (a menu passes its token). Cheap when unchanged.
-//
-// # Safety
-// `instance` must be null or live; `value` null or NUL-terminated.
-enum TdsResult td_spotify_set_param_string(struct TdsInstance *instance,
-                                           uint32_t index,
-                                           const char *value);
-
-extern int32_t strncmp(const char *a, const char *b, size_t n);
-
-// Sets every parameter of one cook in one call, each value compared with the one in force, so
-// an unchanged cook costs a comparison per parameter: no string is measured, copied or
-// validated unless it changed. Does what [`td_spotify_set_param_number`] /
-// [`td_spotify_set_param_string`] do per value; returns the first error (a bad value is skipped,
-// the others are still set).
-//
-// # Safety
-// `instance` must be null or live; `block` null or valid, its arrays valid for their counts,
-// each text null or NUL-terminated.
-enum TdsResult td_spotify_set_params(struct TdsInstance *instance,
-                                     const struct TdsParamBlock *block);
 
 // Handles pulse parameter `name` (e.g. `"Login"`).
 //
@@ -187,6 +150,10 @@ enum TdsResult td_spotify_pulse(struct TdsInstance *instance, const char *name);
 // # Safety
 // `instance` must be null or live.
 enum TdsResult td_spotify_cook(struct TdsInstance *instance);
+
+// Chooses the API version for `family` ([`TDS_FAMILY_CHOP`] or [`TDS_FAMILY_DAT`]) from the
+// range TouchDesigner wrote at bytes 936 (`min`) and 940 (`max`) of the plugin info.
+struct TdsApiVersion td_spotify_api_version(uint32_t family, int32_t min, int32_t max);
 
 // Copies up to `cap` channel values of the last cook into `out`; returns how many it wrote.
 //
@@ -282,9 +249,53 @@ enum TdsResult td_spotify_push_audio(struct TdsInstance *instance,
                                      uint32_t num_samples,
                                      double sample_rate);
 
-// Chooses the API version for `family` ([`TDS_FAMILY_CHOP`] or [`TDS_FAMILY_DAT`]) from the
-// range TouchDesigner wrote at bytes 936 (`min`) and 940 (`max`) of the plugin info.
-struct TdsApiVersion td_spotify_api_version(uint32_t family, int32_t min, int32_t max);
+// Number of custom parameters.
+uint32_t td_spotify_param_count(void);
+
+// Describes parameter `index`.
+//
+// # Safety
+// `out` must be null or point to writable memory for one [`TdsParamInfo`].
+enum TdsResult td_spotify_param_info(uint32_t index, struct TdsParamInfo *out);
+
+// Name (token) and label of item `item` of menu parameter `param`. Static strings.
+//
+// # Safety
+// `name` and `label` must each be null or writable for one pointer.
+enum TdsResult td_spotify_param_menu_item(uint32_t param,
+                                          uint32_t item,
+                                          const char **name,
+                                          const char **label);
+
+// Sets numeric parameter `index` (toggle, int, float or menu index). Cheap when unchanged.
+//
+// # Safety
+// `instance` must be null or live.
+enum TdsResult td_spotify_set_param_number(struct TdsInstance *instance,
+                                           uint32_t index,
+                                           double value);
+
+// Sets string or menu parameter `index` (a menu passes its token). Cheap when unchanged.
+//
+// # Safety
+// `instance` must be null or live; `value` null or NUL-terminated.
+enum TdsResult td_spotify_set_param_string(struct TdsInstance *instance,
+                                           uint32_t index,
+                                           const char *value);
+
+extern int32_t strncmp(const char *a, const char *b, size_t n);
+
+// Sets every parameter of one cook in one call, each value compared with the one in force, so
+// an unchanged cook costs a comparison per parameter: no string is measured, copied or
+// validated unless it changed. Does what [`td_spotify_set_param_number`] /
+// [`td_spotify_set_param_string`] do per value; returns the first error (a bad value is skipped,
+// the others are still set).
+//
+// # Safety
+// `instance` must be null or live; `block` null or valid, its arrays valid for their counts,
+// each text null or NUL-terminated.
+enum TdsResult td_spotify_set_params(struct TdsInstance *instance,
+                                     const struct TdsParamBlock *block);
 
 #ifdef __cplusplus
 }  // extern "C"

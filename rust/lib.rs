@@ -15,5 +15,5 @@ pub mod engine;
 pub mod ffi;
 pub mod jukebox;
 pub mod model;
+pub mod operator;
 pub mod schema;
-pub mod settings;

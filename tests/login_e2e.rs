@@ -296,7 +296,7 @@ fn denying_consent_shows_the_denial_page_and_keeps_the_previous_session() {
 /// The TouchDesigner path: an operator's parameters and pulses, its rows and channels.
 #[test]
 fn the_operator_logs_in_and_out_through_its_rows() {
-    use td_spotify::ffi::instance::Instance;
+    use td_spotify::operator::Operator;
     use td_spotify::schema::{family, Channel, Param, Row};
 
     let _serial = serial();
@@ -307,12 +307,12 @@ fn the_operator_logs_in_and_out_through_its_rows() {
     std::env::set_var("TD_SPOTIFY_NO_BROWSER", "1");
     std::env::set_var("TD_SPOTIFY_ACCOUNTS_URL", &provider.issuer);
     std::env::set_var("TD_SPOTIFY_API_URL", &provider.issuer);
-    let mut op = Instance::new(family::CHOP | family::DAT);
+    let mut op = Operator::new(family::CHOP | family::DAT);
     op.set_string(Param::Source as usize, "Spotify");
     op.set_string(Param::Clientid as usize, CLIENT);
     // Port stays at its default, Auto.
     op.set_string(Param::Tokencache as usize, dir.to_str().unwrap());
-    let cook_until = |op: &mut Instance, what: &dyn Fn(&Instance) -> bool| {
+    let cook_until = |op: &mut Operator, what: &dyn Fn(&Operator) -> bool| {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             op.cook(Instant::now());

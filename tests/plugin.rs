@@ -25,7 +25,7 @@ use td_spotify::auth::secret::{AccessToken, RefreshToken};
 use td_spotify::auth::store::{unix, TokenRecord, TokenStore};
 use td_spotify::config::{ACCOUNTS_URL_ENV, API_URL_ENV};
 use td_spotify::engine::simulator::{SegmentKind, Timeline};
-use td_spotify::ffi::instance::PULSE_NOTE_FOR;
+use td_spotify::operator::PULSE_NOTE_FOR;
 use td_spotify::schema::{
     Status, DEVICE_COLUMNS, PALETTE_COLUMNS, QUEUE_COLUMNS, RECENT_COLUMNS, STATUS_FIELDS, VISITOR_COLUMNS,
 };

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use td_spotify::engine::tempo::synth::{evaluate, test_set, ClickTrack};
 use td_spotify::engine::tempo::tracker::Tracker;
-use td_spotify::ffi::instance::Instance;
+use td_spotify::operator::Operator;
 use td_spotify::schema::{family, Param};
 
 /// Counts allocations made by the thread that switched counting on (the cook thread), so the
@@ -100,7 +100,7 @@ fn cost() {
     );
 
     // The cook thread's share: mix one frame to mono and copy it into the ring.
-    let mut instance = Instance::new(family::CHOP);
+    let mut instance = Operator::new(family::CHOP);
     instance.set_string(Param::Source as usize, "Spotify");
     let frames = left.len() / BLOCK;
     let mut times = Vec::with_capacity(frames);
@@ -124,7 +124,7 @@ fn cost() {
 }
 
 fn allocations() {
-    let mut instance = Instance::new(family::CHOP);
+    let mut instance = Operator::new(family::CHOP);
     instance.set_string(Param::Source as usize, "Spotify");
     let (left, right) = music(120.0, 20.0).render();
     let mut blocks = left.chunks(BLOCK).zip(right.chunks(BLOCK)).cycle();
