@@ -11,8 +11,16 @@
 //! Use the helpers with `#[serde(default)]` on the struct and
 //! `#[serde(deserialize_with = "…")]` on each field: [`string`], [`number`], [`boolean`],
 //! [`keyword`] (enums with an `#[serde(other)]` variant), [`object`] and [`list`]. Only syntax
-//! errors (and duplicate keys) fail an answer; [`from_slice`] turns them into an
-//! [`ApiError::Malformed`] that says where, never what.
+//! errors, duplicate keys and a top level that is not an object fail an answer; [`from_slice`]
+//! turns them into an [`ApiError::Malformed`] that says where, never what.
+//!
+//! Why these few visitors rather than `serde_with` (`DefaultOnError`, `VecSkipError`): a
+//! streaming reader cannot go back, so `serde_with` first buffers each value into serde's
+//! `Content` tree and retries from that copy. The lists of an audio analysis would be copied as
+//! trees, and a value nested too deep to buffer leaves the reader mid-value, so the whole answer
+//! fails (the `deep_nesting_costs_no_stack` test below). Here each field looks at the JSON type
+//! as it arrives, keeps what fits and skips the rest with `IgnoredAny` (which serde_json reads
+//! without recursion).
 
 use std::fmt;
 use std::marker::PhantomData;
