@@ -330,7 +330,7 @@ mod tests {
 
     #[test]
     fn item_null_without_an_ad_is_nothing_playing() {
-        let answer: CurrentPlayback = serde_json::from_str(
+        let answer: CurrentPlayback = crate::api::lenient::from_str(
             r#"{"is_playing": true, "item": null, "currently_playing_type": "unknown"}"#,
         )
         .unwrap();

@@ -11,8 +11,16 @@
 //! Use the helpers with `#[serde(default)]` on the struct and
 //! `#[serde(deserialize_with = "…")]` on each field: [`string`], [`number`], [`boolean`],
 //! [`keyword`] (enums with an `#[serde(other)]` variant), [`object`] and [`list`]. Only syntax
-//! errors (and duplicate keys) fail an answer; [`from_slice`] turns them into an
-//! [`ApiError::Malformed`] that says where, never what.
+//! errors, duplicate keys and a top level that is not an object fail an answer; [`from_slice`]
+//! turns them into an [`ApiError::Malformed`] that says where, never what.
+//!
+//! Why these few visitors rather than `serde_with` (`DefaultOnError`, `VecSkipError`): a
+//! streaming reader cannot go back, so `serde_with` first buffers each value into serde's
+//! `Content` tree and retries from that copy. The lists of an audio analysis would be copied as
+//! trees, and a value nested too deep to buffer leaves the reader mid-value, so the whole answer
+//! fails (the `deep_nesting_costs_no_stack` test below). Here each field looks at the JSON type
+//! as it arrives, keeps what fits and skips the rest with `IgnoredAny` (which serde_json reads
+//! without recursion).
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -183,57 +191,17 @@ where
     D: Deserializer<'de>,
     T: Deserialize<'de>,
 {
-    d.deserialize_any(ObjectVisitor(PhantomData))
+    d.deserialize_any(ContainerVisitor(PhantomData))
 }
 
-struct ObjectVisitor<T>(PhantomData<T>);
-
-impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectVisitor<T> {
-    type Value = Option<T>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Option<T>, A::Error> {
-        T::deserialize(MapAccessDeserializer::new(map)).map(Some)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Option<T>, A::Error> {
-        skip_seq(seq).map(|()| None)
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Option<T>, D::Error> {
-        d.deserialize_any(self)
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<Option<T>, E> {
-        Ok(None)
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Option<T>, E> {
-        Ok(None)
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Option<T>, E> {
-        Ok(None)
-    }
-
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Option<T>, E> {
-        Ok(None)
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Option<T>, E> {
-        Ok(None)
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Option<T>, E> {
-        Ok(None)
-    }
-
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Option<T>, E> {
-        Ok(None)
-    }
+/// A list of objects, keeping those it can read (`null`, numbers… are dropped); anything but a
+/// list is empty.
+pub fn list<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    d.deserialize_any(ContainerVisitor(PhantomData))
 }
 
 /// One element of a [`list`]: an object, or nothing.
@@ -245,26 +213,26 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Element<T> {
     }
 }
 
-/// A list of objects, keeping those it can read (`null`, numbers… are dropped); anything but a
-/// list is empty.
-pub fn list<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    d.deserialize_any(ListVisitor(PhantomData))
-}
-
-struct ListVisitor<T>(PhantomData<T>);
-
-impl<'de, T: Deserialize<'de>> Visitor<'de> for ListVisitor<T> {
-    type Value = Vec<T>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a list")
+/// What [`object`] and [`list`] make of the one JSON container each reads; every other value is
+/// skipped and reads as the default.
+trait Container<'de>: Default {
+    fn from_map<A: MapAccess<'de>>(map: A) -> Result<Self, A::Error> {
+        skip_map(map).map(|()| Self::default())
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+    fn from_seq<A: SeqAccess<'de>>(seq: A) -> Result<Self, A::Error> {
+        skip_seq(seq).map(|()| Self::default())
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Container<'de> for Option<T> {
+    fn from_map<A: MapAccess<'de>>(map: A) -> Result<Self, A::Error> {
+        T::deserialize(MapAccessDeserializer::new(map)).map(Some)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Container<'de> for Vec<T> {
+    fn from_seq<A: SeqAccess<'de>>(mut seq: A) -> Result<Self, A::Error> {
         // The size hint comes from the input: never trust it for an allocation.
         let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
         while let Some(Element(item)) = seq.next_element::<Element<T>>()? {
@@ -272,41 +240,55 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for ListVisitor<T> {
         }
         Ok(out)
     }
+}
 
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Vec<T>, A::Error> {
-        skip_map(map).map(|()| Vec::new())
+struct ContainerVisitor<C>(PhantomData<C>);
+
+impl<'de, C: Container<'de>> Visitor<'de> for ContainerVisitor<C> {
+    type Value = C;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object or a list")
     }
 
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Vec<T>, D::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<C, A::Error> {
+        C::from_map(map)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<C, A::Error> {
+        C::from_seq(seq)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<C, D::Error> {
         d.deserialize_any(self)
     }
 
-    fn visit_none<E: de::Error>(self) -> Result<Vec<T>, E> {
-        Ok(Vec::new())
+    fn visit_none<E: de::Error>(self) -> Result<C, E> {
+        Ok(C::default())
     }
 
-    fn visit_unit<E: de::Error>(self) -> Result<Vec<T>, E> {
-        Ok(Vec::new())
+    fn visit_unit<E: de::Error>(self) -> Result<C, E> {
+        Ok(C::default())
     }
 
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Vec<T>, E> {
-        Ok(Vec::new())
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<C, E> {
+        Ok(C::default())
     }
 
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Vec<T>, E> {
-        Ok(Vec::new())
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<C, E> {
+        Ok(C::default())
     }
 
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Vec<T>, E> {
-        Ok(Vec::new())
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<C, E> {
+        Ok(C::default())
     }
 
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Vec<T>, E> {
-        Ok(Vec::new())
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<C, E> {
+        Ok(C::default())
     }
 
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Vec<T>, E> {
-        Ok(Vec::new())
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<C, E> {
+        Ok(C::default())
     }
 }
 

@@ -1,8 +1,9 @@
 //! Spotify Web API: client, tolerant models, rate limits.
 //!
 //! [`client::ApiClient`] makes bounded requests with tokens from a [`TokenProvider`];
-//! [`models`] parses only what we show and tolerates everything else; [`convert`] maps answers to
-//! the engine's model. The poller ([`crate::engine::poller`]) decides when to ask.
+//! [`models`] and [`features`] hold only what we show, read by [`lenient`], the one tolerant
+//! reader of every body; [`convert`] maps answers to the engine's model. The poller
+//! ([`crate::engine::poller`]) decides when to ask.
 
 pub mod client;
 pub mod convert;
@@ -38,7 +39,7 @@ pub enum TokenError {
 }
 
 /// Supplies bearer tokens to the API client. Implemented by the login session (`auth`), and by
-/// fixed tokens in tests.
+/// [`StaticToken`] (a fixed token: the CLI's `TD_SPOTIFY_ACCESS_TOKEN`, tests).
 pub trait TokenProvider: Send + Sync {
     /// A valid access token, refreshed first if it is about to expire.
     fn access_token(&self) -> BoxFuture<'_, Result<String, TokenError>>;

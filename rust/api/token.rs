@@ -1,4 +1,4 @@
-//! A fixed access token, for the CLI until it shares the login session, and for tests.
+//! A fixed access token: the CLI's `TD_SPOTIFY_ACCESS_TOKEN` (used as is, never refreshed), and tests.
 
 use super::{TokenError, TokenProvider};
 use crate::model::BoxFuture;

@@ -375,6 +375,27 @@ mod tests {
     }
 
     #[test]
+    fn features_blocked_for_the_app_show_in_the_row_and_the_channel() {
+        use crate::api::features::{UNAVAILABLE, UNAVAILABLE_WARNING};
+        use crate::model::playback::Item;
+        let t0 = Instant::now();
+        let item =
+            Item { uri: "spotify:track:06AKEBrKUckW0KREUWRnvT".into(), duration_ms: 1000, ..Item::default() };
+        let state = EngineState {
+            features_note: Some(UNAVAILABLE.to_owned()),
+            warning: Some(UNAVAILABLE_WARNING.to_owned()),
+            ..EngineState::default()
+        };
+        let playback = Playback { item: Some(item), is_playing: true, ..Playback::idle(t0) };
+        let snapshot = Snapshot::build("spotify", playback, &state, 1, 1);
+        assert_eq!(snapshot.row(Row::Features), UNAVAILABLE);
+        let mut out = [0.0; CHANNEL_COUNT];
+        snapshot.channels(t0, &mut out);
+        assert_eq!(out[Channel::FeaturesAvailable as usize], 0.0);
+        assert!(snapshot.warning.is_some());
+    }
+
+    #[test]
     fn auth_rows_fill_and_errors_win() {
         let auth = AuthRows {
             state: "logged in".into(),
