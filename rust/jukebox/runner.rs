@@ -189,7 +189,8 @@ impl Runner {
         }
     }
 
-    /// Starts the active visitor's simulator when the turn changes hands.
+    /// Starts the active visitor's player (their simulator, or an engine on their Spotify account)
+    /// when the turn changes hands.
     fn follow_active(&mut self) {
         let active = self.queue.active().map(|v| v.id.clone());
         if self.player.as_ref().map(|p| &p.visitor) == active.as_ref() {
