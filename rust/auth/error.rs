@@ -126,8 +126,18 @@ const DEV_MODE: &str = "Apps in Development Mode serve only users added by hand 
 impl AuthError {
     /// A short, actionable sentence for TouchDesigner's error line, the DAT and the CLI.
     pub fn user_message(&self) -> String {
+        self.setup_message()
+            .or_else(|| self.login_link_message())
+            .or_else(|| self.service_message())
+            .or_else(|| self.store_message())
+            // Every variant belongs to a family above; a new one still says what happened.
+            .unwrap_or_else(|| self.to_string())
+    }
+
+    /// Settings, the port and the browser: what the artist sets up before logging in.
+    fn setup_message(&self) -> Option<String> {
         use AuthError::*;
-        match self {
+        let message = match self {
             MissingClientId => "Set Clientid to your Spotify app's client id (Spotify developer dashboard → \
                                 your app → Settings)."
                 .into(),
@@ -142,6 +152,15 @@ impl AuthError {
             Browser(_) => "Could not open a web browser: open the auth_url row's link in a browser on this \
                            computer."
                 .into(),
+            _ => return None,
+        };
+        Some(message)
+    }
+
+    /// The browser's answer to a login in progress.
+    fn login_link_message(&self) -> Option<String> {
+        use AuthError::*;
+        let message = match self {
             MissingState | UnknownState => "This login link does not belong to a login in progress: pulse \
                                             Login (or run `td-spotify login`) to start one."
                 .into(),
@@ -156,16 +175,29 @@ impl AuthError {
                 "Spotify refused the login ({code}): check Clientid and that \
                  http://127.0.0.1:PORT/callback is registered as a redirect URI in your Spotify app."
             ),
-            AuthorizeFailed { code } => format!("Spotify refused the login ({code}): pulse Login to try again."),
+            AuthorizeFailed { code } => {
+                format!("Spotify refused the login ({code}): pulse Login to try again.")
+            }
             MissingCode => "Spotify's answer carried no authorization code: pulse Login to try again.".into(),
             LoginTimedOut { minutes } => {
                 format!("The login was not finished within {minutes} minutes: pulse Login to try again.")
             }
             LoginCancelled => "The login was cancelled.".into(),
+            _ => return None,
+        };
+        Some(message)
+    }
+
+    /// Spotify's services, once logged in.
+    fn service_message(&self) -> Option<String> {
+        use AuthError::*;
+        let message = match self {
             NotLoggedIn => "Not logged in to Spotify: pulse Login.".into(),
-            InvalidGrant { .. } => "Spotify no longer accepts the saved login (it expired, was revoked or was \
-                                    used elsewhere): pulse Login to log in again."
-                .into(),
+            InvalidGrant { .. } => {
+                "Spotify no longer accepts the saved login (it expired, was revoked or was \
+                 used elsewhere): pulse Login to log in again."
+                    .into()
+            }
             Refused { code, .. } if code == "invalid_client" => {
                 "Spotify does not accept this client id: check Clientid in your Spotify developer dashboard."
                     .into()
@@ -187,6 +219,15 @@ impl AuthError {
             ),
             BadResponse { endpoint, what } => format!("The {endpoint} sent an unreadable answer ({what})."),
             Interrupted => "The login was interrupted; pulse Login to try again.".into(),
+            _ => return None,
+        };
+        Some(message)
+    }
+
+    /// The saved login on this computer.
+    fn store_message(&self) -> Option<String> {
+        use AuthError::*;
+        let message = match self {
             NoStoreDir => "No per-user config directory was found: set Tokencache to a folder for the saved \
                            login."
                 .into(),
@@ -209,7 +250,9 @@ impl AuthError {
                  it: {} Check the Tokencache folder (free space, write permission).",
                 cause.user_message()
             ),
-        }
+            _ => return None,
+        };
+        Some(message)
     }
 
     /// Whether the user must change something (settings, the Spotify app, the computer) before

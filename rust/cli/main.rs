@@ -1,4 +1,5 @@
-//! The `td-spotify` command line: a demo of the plugin, login, and a live view of playback.
+//! The `td-spotify` command line: a demo of the plugin, login, a live view of playback and the
+//! Juke-V-Box.
 
 mod args;
 mod demo;

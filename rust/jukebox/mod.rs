@@ -7,6 +7,8 @@
 //! - [`board`]: what the page may show (never a token, a user id or another browser's key);
 //! - [`server`] and [`page`]: the page at `/` and its Server-Sent Events at `/events`;
 //! - [`Jukebox`]: runs all of it on its own threads, following the active visitor's player;
+//! - `runner`, `commands` and `publish`: the jukebox thread's loop, what it applies to the queue
+//!   each tick, and the view and board it publishes;
 //! - [`backend`]: where the queue lives (the file, or a Redis shared by several machines, with
 //!   the turn lease);
 //! - [`visitors`]: Spotify visitors' logins, kept by Spotify user id.
@@ -16,38 +18,32 @@
 
 pub mod backend;
 pub mod board;
+mod commands;
 pub mod page;
+mod publish;
 pub mod queue;
+mod runner;
 pub mod server;
 pub mod store;
 pub mod visitors;
 
-use std::collections::VecDeque;
 use std::ffi::CString;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::Sender;
 
-use crate::config::{SourceConfig, SpotifyConfig};
+use crate::config::SpotifyConfig;
 use crate::engine::os_thread::{self, OsThread};
 use crate::engine::{Engine, STOP_WAIT};
 use crate::model::SimConfig;
 use backend::{Backend, BackendError, FileBackend, RedisBackend, RedisConfig};
-use board::{Board, Entry, Mine, NowPlaying};
-use queue::{Observation, Queue, Rules};
-use server::{Bind, BoardCell, Command, PageServer};
+use queue::Rules;
+use runner::Runner;
+use server::{Bind, BoardCell, PageServer};
 use store::QueueStore;
-use visitors::{Logins, Outcome};
-
-/// How often the jukebox looks at the active player (also the page's worst-case extra delay).
-const TICK: Duration = Duration::from_millis(50);
-/// The page gets a fresh position at least this often, even when nothing changed.
-const HEARTBEAT: Duration = Duration::from_secs(5);
-/// Views kept alive on the jukebox thread after they were replaced, so that the one an operator
-/// still pins is, nearly always, not the last reference: its free happens here, not in a cook.
-const GRAVEYARD: usize = 16;
+use visitors::Logins;
 
 /// Everything a jukebox is started with.
 #[derive(Debug, Clone, PartialEq)]
@@ -180,22 +176,7 @@ impl Jukebox {
         let server = PageServer::start(config.bind, config.port, Arc::clone(&board), page_tx)?;
         let stop = Arc::new(AtomicBool::new(false));
         let view = Arc::new(ViewCell::default());
-        let runner = Runner {
-            rules: config.rules,
-            sim: config.sim,
-            backend,
-            logins,
-            queue: Queue::new(),
-            leader: false,
-            notice: None,
-            board,
-            view: Arc::clone(&view),
-            graveyard: VecDeque::new(),
-            player: None,
-            last_board: None,
-            last_sent: Instant::now(),
-            changed_ms: now_ms(),
-        };
+        let runner = Runner::new(&config, backend, logins, board, Arc::clone(&view));
         let thread_stop = Arc::clone(&stop);
         let thread = os_thread::spawn("td-spotify-jukebox", move || {
             runner.run(&thread_stop, &page_rx, &control_rx);
@@ -298,402 +279,12 @@ fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
-/// The active visitor's player.
-struct Player {
-    visitor: String,
-    engine: Arc<Engine>,
-}
-
-struct Runner {
-    rules: Rules,
-    sim: SimConfig,
-    backend: Box<dyn Backend>,
-    /// Spotify visitors' logins; `None` with simulated visitors.
-    logins: Option<Logins>,
-    /// The queue as last read or written.
-    queue: Queue,
-    /// Whether this machine runs the turns.
-    leader: bool,
-    /// Why the store cannot be used now (shown on the page and the operator).
-    notice: Option<String>,
-    board: Arc<BoardCell>,
-    view: Arc<ViewCell>,
-    graveyard: VecDeque<Arc<View>>,
-    player: Option<Player>,
-    last_board: Option<Board>,
-    last_sent: Instant,
-    changed_ms: u64,
-}
-
-impl Runner {
-    fn run(mut self, stop: &AtomicBool, page: &Receiver<Command>, control: &Receiver<Control>) {
-        let mut first = true;
-        while !stop.load(Ordering::Acquire) {
-            let now = now_ms();
-            let mut commands: Vec<Command> = page.try_iter().collect();
-            let mut turned_away = Vec::new();
-            let mut joined = Vec::new();
-            if let Some(logins) = &mut self.logins {
-                for Command::Join { viewer } in std::mem::take(&mut commands) {
-                    let in_line =
-                        self.queue.visitors().iter().any(|v| v.viewer.as_deref() == Some(viewer.as_str()));
-                    if in_line {
-                        continue;
-                    }
-                    if let Err(e) = logins.start(&viewer) {
-                        turned_away.push((viewer, "Visitor".to_owned(), e.to_string()));
-                    }
-                }
-                for outcome in logins.poll() {
-                    match outcome {
-                        Outcome::Joined { viewer, id, name } => joined.push((viewer, id, name)),
-                        Outcome::Refused { viewer, name, note } => turned_away.push((viewer, name, note)),
-                    }
-                }
-            }
-            let mut controls: Vec<Control> = control.try_iter().collect();
-            controls.retain(|c| match c {
-                Control::Rules(rules) => {
-                    self.rules = *rules;
-                    false
-                }
-                _ => true,
-            });
-            let quiet =
-                commands.is_empty() && controls.is_empty() && joined.is_empty() && turned_away.is_empty();
-            let mut result = if quiet && !first {
-                Ok(())
-            } else {
-                self.change(&mut |q| {
-                    for command in &commands {
-                        page_command(q, command, now);
-                    }
-                    for (viewer, id, name) in &joined {
-                        if let Err(e) = q.join(id, name, Some(viewer), now) {
-                            q.turn_away(&format!("login-{viewer}"), name, Some(viewer), &e.to_string(), now);
-                        }
-                    }
-                    for (viewer, name, note) in &turned_away {
-                        q.turn_away(&format!("login-{viewer}"), name, Some(viewer), note, now);
-                    }
-                    for c in &controls {
-                        control_command(q, c, now);
-                    }
-                })
-            };
-            first = false;
-            match self.backend.hold_lease() {
-                Ok(leader) => {
-                    if leader != self.leader {
-                        tracing::info!(backend = self.backend.name(), leader, "jukebox turn lease");
-                    }
-                    self.leader = leader;
-                }
-                Err(e) => {
-                    self.leader = false;
-                    result = Err(e);
-                }
-            }
-            if result.is_ok() {
-                result = if self.leader {
-                    // The player of the queue as read: the turn is judged on what it shows.
-                    self.follow_active();
-                    let obs = self.observe();
-                    let refused = self.player_refused();
-                    let rules = self.rules;
-                    self.change(&mut |q| match &refused {
-                        // Spotify answered 403 for this account: out, with the allowlist note.
-                        Some(id) => {
-                            q.refuse(id, now);
-                        }
-                        None => {
-                            q.observe(&rules, &obs, now);
-                        }
-                    })
-                } else {
-                    self.backend.load().map(|q| self.queue = q)
-                };
-            }
-            self.note(result.err());
-            self.follow_active();
-            self.publish(now);
-            std::thread::park_timeout(TICK);
-        }
-        self.backend.release();
-    }
-
-    /// Applies `change` through the backend; on failure the last known queue stays.
-    fn change(&mut self, change: &mut dyn FnMut(&mut Queue)) -> Result<(), BackendError> {
-        self.queue = self.backend.update(change)?;
-        Ok(())
-    }
-
-    /// Shows (and logs once) what is wrong with the store, or clears it.
-    fn note(&mut self, error: Option<BackendError>) {
-        let text = error.map(|e| e.to_string());
-        if text != self.notice {
-            match &text {
-                Some(t) => tracing::warn!(backend = self.backend.name(), "{t}"),
-                None => tracing::info!(backend = self.backend.name(), "jukebox queue store reachable"),
-            }
-            self.notice = text;
-        }
-    }
-
-    /// Starts the active visitor's simulator when the turn changes hands.
-    fn follow_active(&mut self) {
-        let active = self.queue.active().map(|v| v.id.clone());
-        if self.player.as_ref().map(|p| &p.visitor) == active.as_ref() {
-            return;
-        }
-        // Dropping the old engine never waits on it (see `engine`).
-        self.player = None;
-        let Some(visitor) = active else { return };
-        let source = match &self.logins {
-            Some(logins) => match logins.config_of(&visitor) {
-                Some(spotify) => SourceConfig::Spotify(spotify),
-                None => return,
-            },
-            None => {
-                let n = visitor.strip_prefix("sim-").and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
-                SourceConfig::Simulator(SimConfig {
-                    seed: self.sim.seed.wrapping_add(n),
-                    speed: self.sim.speed,
-                })
-            }
-        };
-        match Engine::start(source) {
-            Ok(engine) => self.player = Some(Player { visitor, engine: Arc::new(engine) }),
-            Err(e) => tracing::warn!(error = %e, "jukebox could not start a visitor's player"),
-        }
-    }
-
-    /// The active visitor, when Spotify refused their account (403, Development Mode).
-    fn player_refused(&self) -> Option<String> {
-        let player = self.player.as_ref()?;
-        let snapshot = player.engine.snapshot();
-        let error = snapshot.error.as_deref()?.to_str().ok()?;
-        error.contains(crate::api::error::DEVELOPMENT_MODE).then(|| player.visitor.clone())
-    }
-
-    fn observe(&self) -> Observation {
-        let Some(player) = &self.player else { return Observation::default() };
-        let snapshot = player.engine.snapshot();
-        let item = snapshot.playback.item.as_ref();
-        Observation {
-            playing: snapshot.playback.is_playing && item.is_some(),
-            track: item.map(|i| i.id.clone().unwrap_or_else(|| i.uri.clone())),
-        }
-    }
-
-    fn now_playing(&self) -> Option<NowPlaying> {
-        let snapshot = self.player.as_ref()?.engine.snapshot();
-        let playback = &snapshot.playback;
-        let item = playback.item.as_ref()?;
-        let id = item.id.clone().unwrap_or_else(|| item.uri.clone());
-        Some(NowPlaying {
-            hue: board::hue_of(&id),
-            id,
-            name: item.name.clone(),
-            artists: item.artists.join(", "),
-            album: item.album.clone(),
-            art: board::safe_art(item.album_art_url.as_deref()),
-            ts_ms: playback.timestamp_ms,
-            pos_ms: playback.position_at(Instant::now()) * 1000.0,
-            dur_ms: item.duration_ms,
-            playing: playback.is_playing,
-            rate: if playback.rate.is_finite() { playback.rate } else { 1.0 },
-        })
-    }
-
-    fn build(&self, now: u64) -> Board {
-        let rules = &self.rules;
-        let queue = &self.queue;
-        let entries = queue
-            .visitors()
-            .iter()
-            .enumerate()
-            .map(|(i, v)| Entry {
-                position: i + 1,
-                name: v.display_name.clone(),
-                state: queue.state_at(i).as_str(),
-            })
-            .collect();
-        let mut viewers = std::collections::HashMap::new();
-        for d in queue.departures() {
-            if let Some(key) = &d.viewer {
-                viewers.insert(
-                    key.clone(),
-                    Mine {
-                        position: None,
-                        name: Some(d.display_name.clone()),
-                        note: Some(d.note.clone()),
-                        login: None,
-                    },
-                );
-            }
-        }
-        for (i, v) in queue.visitors().iter().enumerate() {
-            if let Some(key) = &v.viewer {
-                viewers.insert(
-                    key.clone(),
-                    Mine {
-                        position: Some(i + 1),
-                        name: Some(v.display_name.clone()),
-                        note: v.note.clone(),
-                        login: None,
-                    },
-                );
-            }
-        }
-        if let Some(logins) = &self.logins {
-            for (viewer, url) in logins.pending() {
-                viewers.insert(
-                    viewer.to_owned(),
-                    Mine {
-                        note: Some("Log in to Spotify to join…".into()),
-                        login: Some(url.to_owned()),
-                        ..Mine::default()
-                    },
-                );
-            }
-        }
-        Board {
-            source: if self.logins.is_some() { "spotify" } else { "simulator" },
-            now: self.now_playing(),
-            active: queue.active().map(|v| v.display_name.clone()),
-            turn_index: queue.turn_index(),
-            turn_mode: rules.turn_mode.as_str(),
-            turn_remaining_s: queue.turn_remaining_s(rules, now).map(f64::ceil),
-            queue: entries,
-            can_join: self.notice.is_none(),
-            notice: self
-                .notice
-                .as_ref()
-                .map(|_| "The queue is unreachable for a moment; try again shortly.".into()),
-            changed_ms: self.changed_ms,
-            sent_ms: now,
-            viewers,
-        }
-    }
-
-    /// The operators' view of this tick.
-    fn view(&self, now: u64) -> View {
-        let queue = &self.queue;
-        let cell = |s: &str| CString::new(s.replace('\0', "")).unwrap_or_default();
-        let mut visitors: Vec<Vec<CString>> = queue
-            .visitors()
-            .iter()
-            .enumerate()
-            .map(|(i, v)| {
-                let state = queue.state_at(i).as_str();
-                vec![
-                    cell(&(i + 1).to_string()),
-                    cell(&v.display_name),
-                    cell(state),
-                    cell(v.note.as_deref().unwrap_or("")),
-                ]
-            })
-            .collect();
-        visitors.extend(
-            queue
-                .departures()
-                .iter()
-                .rev()
-                .map(|d| vec![cell(""), cell(&d.display_name), cell("left"), cell(&d.note)]),
-        );
-        View {
-            player: self.player.as_ref().map(|p| Arc::clone(&p.engine)),
-            queue_length: queue.len(),
-            turn_remaining_s: queue.turn_remaining_s(&self.rules, now).unwrap_or(0.0),
-            turn_index: queue.turn_index(),
-            runs_turns: self.leader,
-            visitors,
-            notice: self.notice.as_deref().map(cell),
-        }
-    }
-
-    /// Publishes the operators' view every tick, and the page's board when something the page
-    /// shows changed (the position moves by itself on the page), and at least every [`HEARTBEAT`].
-    fn publish(&mut self, now: u64) {
-        let old = self.view.swap(Arc::new(self.view(now)));
-        self.graveyard.push_back(old);
-        if self.graveyard.len() > GRAVEYARD {
-            self.graveyard.pop_front();
-        }
-        let mut board = self.build(now);
-        let comparable = |b: &Board| {
-            let mut b = b.clone();
-            b.sent_ms = 0;
-            b.changed_ms = 0;
-            if let Some(n) = &mut b.now {
-                n.pos_ms = 0.0;
-                n.ts_ms = 0;
-            }
-            b
-        };
-        let track = |b: Option<&Board>| b.and_then(|b| b.now.as_ref().map(|n| n.id.clone()));
-        if track(Some(&board)) != track(self.last_board.as_ref()) {
-            self.changed_ms = now;
-            board.changed_ms = now;
-        }
-        let same = self.last_board.as_ref().is_some_and(|last| comparable(last) == comparable(&board));
-        if same && self.last_sent.elapsed() < HEARTBEAT {
-            return;
-        }
-        self.board.publish(board.clone());
-        self.last_board = Some(board);
-        self.last_sent = Instant::now();
-    }
-}
-
-/// A browser's command, applied to the newest queue.
-fn page_command(queue: &mut Queue, command: &Command, now: u64) {
-    match command {
-        Command::Join { viewer } => {
-            if queue.visitors().iter().any(|v| v.viewer.as_deref() == Some(viewer.as_str())) {
-                return;
-            }
-            // Simulated visitors are numbered; a number is never reused while its visitor is known.
-            let used = queue
-                .visitors()
-                .iter()
-                .map(|v| v.id.as_str())
-                .chain(queue.departures().iter().map(|d| d.id.as_str()))
-                .filter_map(|id| id.strip_prefix("sim-")?.parse::<u64>().ok())
-                .max()
-                .unwrap_or(0);
-            let n = used + 1;
-            if let Err(e) = queue.join(&format!("sim-{n}"), &format!("Visitor {n}"), Some(viewer), now) {
-                tracing::warn!(error = %e, "jukebox join refused");
-            }
-        }
-    }
-}
-
-/// An operator's command, applied to the newest queue.
-fn control_command(queue: &mut Queue, control: &Control, now: u64) {
-    match control {
-        Control::Skip => {
-            queue.skip(now);
-        }
-        Control::Remove { who } => {
-            if let Some(id) = queue.find(who).map(|v| v.id.clone()) {
-                queue.remove(&id, "removed by the operator", now);
-            }
-        }
-        Control::Clear => {
-            queue.clear(now);
-        }
-        Control::Rules(_) => {}
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::io::{Read, Write};
     use std::net::TcpStream;
+    use std::time::Instant;
 
     fn send(port: u16, request: &str) -> TcpStream {
         let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();

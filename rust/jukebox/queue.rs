@@ -274,7 +274,7 @@ impl Queue {
         if self.visitors.is_empty() {
             return Vec::new();
         }
-        // Idle: nothing playing since `idle_since`.
+        // Idle: nothing playing since `idle_since_ms`.
         if obs.playing {
             self.turn.idle_since_ms = None;
         } else {
