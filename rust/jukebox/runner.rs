@@ -16,8 +16,8 @@ use super::server::{BoardCell, Command};
 use super::visitors::{Logins, Outcome};
 use super::{now_ms, Control, JukeboxConfig, View, ViewCell};
 use crate::config::SourceConfig;
-use crate::engine::simulator::SimConfig;
 use crate::engine::Engine;
+use crate::model::SimConfig;
 
 /// How often the jukebox looks at the active player (also the page's worst-case extra delay).
 const TICK: Duration = Duration::from_millis(50);
