@@ -53,13 +53,14 @@ fn secrets_never_leak() {
             let (_, page) = browse(&format!("{}?code={CODE}&state={state}", start.redirect_uri)).await;
             shown.push(page);
             let view = wait_for(&session, |v| matches!(v.state, AuthState::LoggedIn { .. })).await;
-            shown.push(format!("{view:?} {:?}", crate::engine::spotify::auth_state(&view)));
+            // Everything the engine copies into rows (engine::spotify::auth_state) comes from these.
+            shown.push(format!("{view:?} {} {:?}", view.state.label(), view.problem));
             for _ in 0..2 {
                 if let Err(e) = session.token_after_unauthorized(ACCESS).await {
                     shown.push(format!("{e} {e:?} {} {:?}", e.user_message(), TokenError::from(&e)));
                 }
                 let view = session.view();
-                shown.push(format!("{view:?} {:?}", crate::engine::spotify::auth_state(&view)));
+                shown.push(format!("{view:?} {} {:?}", view.state.label(), view.problem));
             }
             shown.push(format!("{session:?}"));
         });
