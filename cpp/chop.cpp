@@ -67,8 +67,7 @@ void fill_chop_plugin_info(CHOP_PluginInfo* info) {
     if (!declare_api_version(*info, TDS_FAMILY_CHOP)) {
         return;
     }
-    // opType: first letter A-Z, then a-z/0-9 only, or TouchDesigner refuses to register it.
-    describe_operator(info->customOPInfo, "Tdspotify", "Spotify", "SPT", 1);
+    describe_operator(info->customOPInfo, TDS_FAMILY_CHOP);
 }
 
 CHOP_CPlusPlusBase* new_chop(const OP_NodeInfo*) { return new SpotifyChop(); }

@@ -61,7 +61,7 @@ void fill_dat_plugin_info(DAT_PluginInfo* info) {
     if (!declare_api_version(*info, TDS_FAMILY_DAT)) {
         return;
     }
-    describe_operator(info->customOPInfo, "Tdspotifydat", "Spotify DAT", "SPD", 0);
+    describe_operator(info->customOPInfo, TDS_FAMILY_DAT);
 }
 
 DAT_CPlusPlusBase* new_dat(const OP_NodeInfo*) { return new SpotifyDat(); }

@@ -57,15 +57,18 @@ OP_StringParameter text_param(const TdsParamInfo& p) {
 
 }  // namespace
 
-void describe_operator(OP_CustomOPInfo& info, const char* op_type, const char* label,
-                       const char* icon, int32_t max_inputs) {
-    set(info.opType, op_type);
-    set(info.opLabel, label);
-    set(info.opIcon, icon);
+void describe_operator(OP_CustomOPInfo& info, uint32_t family) {
+    TdsOperatorInfo op{};
+    if (td_spotify_operator_info(family, &op) != TDS_RESULT_OK) {
+        return;
+    }
+    set(info.opType, op.op_type);
+    set(info.opLabel, op.label);
+    set(info.opIcon, op.icon);
     set(info.authorName, "td-spotify");
     set(info.authorEmail, "");
     info.minInputs = 0;
-    info.maxInputs = max_inputs;
+    info.maxInputs = op.max_inputs;
     info.majorVersion = TDS_VERSION_MAJOR;
     info.minorVersion = TDS_VERSION_MINOR;
     // Starts the engine when a Custom OP is created or its project opens, even if nobody

@@ -34,9 +34,8 @@ void fill_dat_plugin_info(TD::DAT_PluginInfo* info);
 TD::DAT_CPlusPlusBase* new_dat(const TD::OP_NodeInfo* info);
 void delete_dat(TD::DAT_CPlusPlusBase* op);
 
-// Fills the strings and limits of a plugin's OP_CustomOPInfo.
-void describe_operator(TD::OP_CustomOPInfo& info, const char* op_type, const char* label,
-                       const char* icon, int32_t max_inputs);
+// Fills the strings and limits of a plugin's OP_CustomOPInfo from the library's operator table.
+void describe_operator(TD::OP_CustomOPInfo& info, uint32_t family);
 
 // The engine instance of one operator plus everything both families do the same way: custom
 // parameters, pulses, messages and the Info CHOP/DAT.

@@ -75,6 +75,15 @@ typedef struct TdsApiVersion {
   bool accepted;
 } TdsApiVersion;
 
+// What TouchDesigner registers for one operator family. Every string is static.
+typedef struct TdsOperatorInfo {
+  // Saved in `.toe` files: never changes once shipped.
+  const char *op_type;
+  const char *label;
+  const char *icon;
+  int32_t max_inputs;
+} TdsOperatorInfo;
+
 // Description of one custom parameter. Every string is static and NUL-terminated.
 typedef struct TdsParamInfo {
   const char *name;
@@ -151,8 +160,8 @@ enum TdsResult td_spotify_pulse(struct TdsInstance *instance, const char *name);
 // `instance` must be null or live.
 enum TdsResult td_spotify_cook(struct TdsInstance *instance);
 
-// Chooses the API version for `family` ([`TDS_FAMILY_CHOP`] or [`TDS_FAMILY_DAT`]) from the
-// range TouchDesigner wrote at bytes 936 (`min`) and 940 (`max`) of the plugin info.
+// Chooses the API version for `family` ([`super::TDS_FAMILY_CHOP`] or [`super::TDS_FAMILY_DAT`])
+// from the range TouchDesigner wrote at bytes 936 (`min`) and 940 (`max`) of the plugin info.
 struct TdsApiVersion td_spotify_api_version(uint32_t family, int32_t min, int32_t max);
 
 // Copies up to `cap` channel values of the last cook into `out`; returns how many it wrote.
@@ -248,6 +257,12 @@ enum TdsResult td_spotify_push_audio(struct TdsInstance *instance,
                                      uint32_t num_channels,
                                      uint32_t num_samples,
                                      double sample_rate);
+
+// Describes the operator of `family` ([`super::TDS_FAMILY_CHOP`] or [`super::TDS_FAMILY_DAT`]).
+//
+// # Safety
+// `out` must be null or point to writable memory for one [`TdsOperatorInfo`].
+enum TdsResult td_spotify_operator_info(uint32_t family, struct TdsOperatorInfo *out);
 
 // Number of custom parameters.
 uint32_t td_spotify_param_count(void);

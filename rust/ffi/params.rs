@@ -1,10 +1,11 @@
-//! Parameters across the ABI: their descriptions for `setupParameters`, and their values each
+//! The operators and their parameters across the ABI: descriptions for `Fill*PluginInfo` and
+//! `setupParameters`, and their values each
 //! cook, compared with the values in force so an unchanged cook does no string work.
 
 use std::ffi::c_char;
 
 use super::{arg_str, guard, with_instance, TdsInstance, TdsResult};
-use crate::schema::{ParamKind, PARAMS};
+use crate::schema::{operator, ParamKind, PARAMS};
 
 /// Description of one custom parameter. Every string is static and NUL-terminated.
 #[repr(C)]
@@ -24,6 +25,40 @@ pub struct TdsParamInfo {
     /// Default of a String or Menu parameter (a menu item's name).
     pub default_string: *const c_char,
     pub menu_count: u32,
+}
+
+/// What TouchDesigner registers for one operator family. Every string is static.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct TdsOperatorInfo {
+    /// Saved in `.toe` files: never changes once shipped.
+    pub op_type: *const c_char,
+    pub label: *const c_char,
+    pub icon: *const c_char,
+    pub max_inputs: i32,
+}
+
+/// Describes the operator of `family` ([`super::TDS_FAMILY_CHOP`] or [`super::TDS_FAMILY_DAT`]).
+///
+/// # Safety
+/// `out` must be null or point to writable memory for one [`TdsOperatorInfo`].
+#[no_mangle]
+pub unsafe extern "C" fn td_spotify_operator_info(family: u32, out: *mut TdsOperatorInfo) -> TdsResult {
+    guard(std::ptr::null_mut(), TdsResult::Panicked, || {
+        let Some(o) = operator(family) else { return TdsResult::OutOfRange };
+        let info = TdsOperatorInfo {
+            op_type: o.op_type.as_ptr(),
+            label: o.label.as_ptr(),
+            icon: o.icon.as_ptr(),
+            max_inputs: o.max_inputs,
+        };
+        // SAFETY: null is refused; the caller promises it is writable otherwise.
+        match unsafe { out.as_mut() } {
+            Some(out) => *out = info,
+            None => return TdsResult::NullArgument,
+        }
+        TdsResult::Ok
+    })
 }
 
 /// Number of custom parameters.
