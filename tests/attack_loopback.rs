@@ -7,6 +7,7 @@
 //! then and never finish), connect-and-hang-up. Meanwhile a "browser" brings real callbacks
 //! every few milliseconds; each must be answered, and quickly.
 
+use crate::support::isolation::serial;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -76,6 +77,7 @@ fn attack(port: u16, n: usize, slow: &mut Vec<TcpStream>) {
 
 #[test]
 fn callback_is_served_through_a_thousand_hostile_requests() {
+    let _serial = serial();
     let served = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&served);
     let server = LoopbackServer::start(
@@ -176,6 +178,7 @@ fn callback_is_served_through_a_thousand_hostile_requests() {
 /// the flood can push it out (each turn accepts a few connections, then reads them all).
 #[test]
 fn callback_survives_bursts_of_silent_connections() {
+    let _serial = serial();
     let server = LoopbackServer::start(
         0,
         Box::new(|_: Request, conn: Connection| conn.respond(&Response::html(200, "callback ok".into()))),

@@ -5,7 +5,7 @@
 //! `virtual_*` scenarios run on tokio's paused clock through the fake's in-process transport,
 //! where every instant is exact.
 
-mod support;
+use crate::support;
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
