@@ -37,7 +37,21 @@ pub fn build_host(name: &str, optimize: bool) -> PathBuf {
 
 /// The host's sources besides its allocation counter: one list, so every build of the host
 /// (plain, sanitized, under valgrind) has every mode.
-const HOST_SOURCES: [&str; 3] = ["host.cpp", "vtable_slots.cpp", "count.cpp"];
+const HOST_SOURCES: [&str; 13] = [
+    "host.cpp",
+    "parameters.cpp",
+    "phases.cpp",
+    "transport.cpp",
+    "modes.cpp",
+    "messages.cpp",
+    "check.cpp",
+    "spotify.cpp",
+    "bench.cpp",
+    "lifecycle.cpp",
+    "cycles.cpp",
+    "vtable_slots.cpp",
+    "count.cpp",
+];
 
 /// Compiles the host with extra compiler `flags` and `alloc` as its allocation counter
 /// (`alloc_count_off.cpp` leaves malloc to a sanitizer or valgrind).
