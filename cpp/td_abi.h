@@ -4,8 +4,9 @@
 // Written from the clean-room facts sheet (layouts, sizes, vtable order) only; nothing here is
 // copied from Derivative's headers. TouchDesigner never sees these names: it finds six extern "C"
 // entry points and then talks to objects purely through their memory layout and vtable order, so
-// every declaration below is there to reproduce a layout. The static_asserts pin each size and
-// offset the sheet gives; tests/host checks the vtable slot of every method on Itanium.
+// every declaration in td_abi/ is there to reproduce a layout. The static_asserts (td_abi/layout.h)
+// pin each size and offset the sheet gives; tests/host checks the vtable slot of every method on
+// Itanium.
 //
 // Set TD_SDK_DIR when building to compile against Derivative's official headers instead
 // (see cpp/td_types.h).

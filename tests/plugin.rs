@@ -3,7 +3,7 @@
 //!
 //! This test only prepares what the host cannot know (the simulator's schedule, from
 //! [`Timeline`]; the tables' headers; a scripted Spotify Web API and a saved login) and reports
-//! the host's verdict; the checks themselves are in `tests/host/host.cpp`.
+//! the host's verdict; the checks themselves are in `tests/host` (a file per scenario).
 #![cfg(target_os = "linux")]
 
 use crate::build_host;

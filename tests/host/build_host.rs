@@ -1,7 +1,7 @@
 //! Builds the C++ test host in `tests/host` and finds the plugin cargo just built.
 //!
-//! Shared by `tests/plugin.rs` and `tests/bench/cook.rs` (`#[path]` module), so both drive the
-//! same host the same way.
+//! Shared by the integration tests (`tests/it.rs`) and the cook and instruction benchmarks
+//! (`#[path]` modules), so all drive the same host the same way.
 
 use std::env;
 use std::path::{Path, PathBuf};
