@@ -19,9 +19,8 @@
 //! `TDS_EXPECT_UNMAP=1` also asserts that every `dlclose` unmapped the library (issue 9: true
 //! once no thread-local destructor pins it).
 
-#[path = "host/build_host.rs"]
-#[allow(dead_code)]
-mod build_host;
+use crate::build_host;
+use crate::support::isolation::serial;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -56,6 +55,7 @@ fn cycles_args(creates: u32, loads: u32) -> [String; 4] {
 
 #[test]
 fn native_cycles_keep_threads_fds_and_memory_flat() {
+    let _serial = serial();
     let host = build("td-spotify-host-cycles", &[]);
     let mut cmd = Command::new(host);
     cmd.args(cycles_args(count("TD_SPOTIFY_CYCLES", 1000), count("TD_SPOTIFY_LOAD_CYCLES", 50)))
@@ -67,6 +67,7 @@ fn native_cycles_keep_threads_fds_and_memory_flat() {
 
 #[test]
 fn cycles_under_address_sanitizer_report_nothing() {
+    let _serial = serial();
     let host = build("td-spotify-host-asan", &["-fsanitize=address"]);
     let mut cmd = Command::new(host);
     cmd.args(cycles_args(count("TD_SPOTIFY_CYCLES", 1000), count("TD_SPOTIFY_LOAD_CYCLES", 50)))
@@ -77,6 +78,7 @@ fn cycles_under_address_sanitizer_report_nothing() {
 
 #[test]
 fn cycles_under_valgrind_leak_nothing() {
+    let _serial = serial();
     if std::env::var("TD_SPOTIFY_VALGRIND").is_ok_and(|v| v == "0") {
         println!("skipped: TD_SPOTIFY_VALGRIND=0");
         return;

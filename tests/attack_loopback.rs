@@ -7,6 +7,7 @@
 //! then and never finish), connect-and-hang-up. Meanwhile a "browser" brings real callbacks
 //! every few milliseconds; each must be answered, and quickly.
 
+use crate::support::isolation::serial;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -74,11 +75,10 @@ fn attack(port: u16, n: usize, slow: &mut Vec<TcpStream>) {
     }
 }
 
-#[test]
-fn callback_is_served_through_a_thousand_hostile_requests() {
-    let served = Arc::new(AtomicUsize::new(0));
-    let counter = Arc::clone(&served);
-    let server = LoopbackServer::start(
+/// A server that answers the real callback and counts every request reaching its handler.
+fn counting_server(served: &Arc<AtomicUsize>) -> LoopbackServer {
+    let counter = Arc::clone(served);
+    LoopbackServer::start(
         0,
         Box::new(move |req: Request, conn: Connection| {
             counter.fetch_add(1, Ordering::Relaxed);
@@ -89,12 +89,13 @@ fn callback_is_served_through_a_thousand_hostile_requests() {
             conn.respond(&Response::html(200, body));
         }),
     )
-    .unwrap();
-    let port = server.port();
+    .unwrap()
+}
 
+/// `ATTACKERS` clients sharing `HOSTILE` hostile requests between them.
+fn start_attackers(port: u16) -> Vec<thread::JoinHandle<()>> {
     let next = Arc::new(AtomicUsize::new(0));
-    let done = Arc::new(AtomicBool::new(false));
-    let attackers: Vec<_> = (0..ATTACKERS)
+    (0..ATTACKERS)
         .map(|_| {
             let next = Arc::clone(&next);
             thread::spawn(move || {
@@ -110,33 +111,49 @@ fn callback_is_served_through_a_thousand_hostile_requests() {
                 }
             })
         })
-        .collect();
+        .collect()
+}
 
-    let browser = {
-        let done = Arc::clone(&done);
-        thread::spawn(move || {
-            let mut latencies = Vec::new();
-            let mut failures = Vec::new();
-            let mut during = 0;
-            while !done.load(Ordering::Acquire) || latencies.len() < 20 {
-                let started = Instant::now();
-                let out = exchange(
-                    port,
-                    b"GET /callback?code=real&state=s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
-                    Duration::from_secs(10),
-                );
-                let took = started.elapsed();
-                if out.starts_with("HTTP/1.1 200") && out.ends_with("callback ok") {
-                    latencies.push(took);
-                    during += usize::from(!done.load(Ordering::Acquire));
-                } else {
-                    failures.push(format!("after {took:?}: {out:?}"));
-                }
-                thread::sleep(Duration::from_millis(5));
+/// The browser's callbacks until `done` (and at least 20): their latencies, the failures, and
+/// how many were answered while the attack went on.
+fn start_browser(
+    port: u16,
+    done: Arc<AtomicBool>,
+) -> thread::JoinHandle<(Vec<Duration>, Vec<String>, usize)> {
+    thread::spawn(move || {
+        let mut latencies = Vec::new();
+        let mut failures = Vec::new();
+        let mut during = 0;
+        while !done.load(Ordering::Acquire) || latencies.len() < 20 {
+            let started = Instant::now();
+            let out = exchange(
+                port,
+                b"GET /callback?code=real&state=s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+                Duration::from_secs(10),
+            );
+            let took = started.elapsed();
+            if out.starts_with("HTTP/1.1 200") && out.ends_with("callback ok") {
+                latencies.push(took);
+                during += usize::from(!done.load(Ordering::Acquire));
+            } else {
+                failures.push(format!("after {took:?}: {out:?}"));
             }
-            (latencies, failures, during)
-        })
-    };
+            thread::sleep(Duration::from_millis(5));
+        }
+        (latencies, failures, during)
+    })
+}
+
+#[test]
+fn callback_is_served_through_a_thousand_hostile_requests() {
+    let _serial = serial();
+    let served = Arc::new(AtomicUsize::new(0));
+    let server = counting_server(&served);
+    let port = server.port();
+
+    let done = Arc::new(AtomicBool::new(false));
+    let attackers = start_attackers(port);
+    let browser = start_browser(port, Arc::clone(&done));
 
     let started = Instant::now();
     for a in attackers {
@@ -176,6 +193,7 @@ fn callback_is_served_through_a_thousand_hostile_requests() {
 /// the flood can push it out (each turn accepts a few connections, then reads them all).
 #[test]
 fn callback_survives_bursts_of_silent_connections() {
+    let _serial = serial();
     let server = LoopbackServer::start(
         0,
         Box::new(|_: Request, conn: Connection| conn.respond(&Response::html(200, "callback ok".into()))),

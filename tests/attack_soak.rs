@@ -18,10 +18,9 @@
 //! of an idle machine).
 //!
 //! Length: `TD_SPOTIFY_SOAK_SECS` (default 300, what CI runs); the long form is an hour:
-//! `TD_SPOTIFY_SOAK_SECS=3600 cargo test --release --test attack_soak -- --nocapture`.
+//! `TD_SPOTIFY_SOAK_SECS=3600 cargo test --release --test it -- attack_soak --nocapture`.
 
-#[path = "support/mod.rs"]
-mod support;
+use crate::support;
 
 use std::ffi::{c_char, CStr, CString};
 use std::net::SocketAddr;
@@ -263,9 +262,18 @@ impl Window {
     }
 }
 
-#[test]
-fn an_hour_of_faults_at_sixty_fps_grows_nothing() {
-    let secs = soak_secs();
+/// The soak's world: the faulty Web API, the rotating token endpoint, a saved login and the two
+/// operators reading them.
+struct Rig {
+    api: FakeApi,
+    accounts: Accounts,
+    dir: std::path::PathBuf,
+    chop: Op,
+    dat: Op,
+    c_connected: usize,
+}
+
+fn rig(secs: u64) -> Rig {
     let truth = Arc::new(Truth::random_session(9, (secs + 120) * 1000, 90_000..200_000));
     let mut inner = truth.responder(now(), 9);
     let started = Instant::now();
@@ -296,14 +304,25 @@ fn an_hour_of_faults_at_sixty_fps_grows_nothing() {
             unsafe { CStr::from_ptr(td_spotify_channel_name(i)) }.to_str() == Ok("connected")
         })
         .expect("connected channel") as usize;
+    Rig { api, accounts, dir, chop, dat, c_connected }
+}
 
-    let frame = Duration::from_nanos(1_000_000_000 / FPS);
-    let mut windows: Vec<Window> = Vec::new();
-    let mut current =
-        Window { at_s: 0, exec_ns: Vec::new(), rss_kib: 0, threads: 0, fds: 0, connected_frames: 0 };
+/// What the frames saw: a window every [`WINDOW`], the auth states shown, the operators' errors.
+struct Seen {
+    windows: Vec<Window>,
+    auth_states: std::collections::BTreeSet<String>,
+    errors: Vec<String>,
+}
+
+fn empty_window() -> Window {
+    Window { at_s: 0, exec_ns: Vec::new(), rss_kib: 0, threads: 0, fds: 0, connected_frames: 0 }
+}
+
+/// Cooks both operators every `frame` for `secs` seconds, pressing Next every 7 s.
+fn run_frames(rig: &Rig, secs: u64, frame: Duration) -> Seen {
+    let mut seen = Seen { windows: Vec::new(), auth_states: Default::default(), errors: Vec::new() };
+    let mut current = empty_window();
     let mut channels = [0f32; 64];
-    let mut auth_states = std::collections::BTreeSet::new();
-    let mut errors = Vec::new();
     let start = Instant::now();
     let mut next_frame = start;
     let mut next_pulse = start + Duration::from_secs(7);
@@ -317,73 +336,65 @@ fn an_hour_of_faults_at_sixty_fps_grows_nothing() {
         if Instant::now() >= next_pulse {
             next_pulse += Duration::from_secs(7);
             // SAFETY: live instance, static name.
-            unsafe { td_spotify_pulse(chop.inst, c"Next".as_ptr()) };
+            unsafe { td_spotify_pulse(rig.chop.inst, c"Next".as_ptr()) };
         }
-        chop.set_all();
+        rig.chop.set_all();
         // `execute`: the cook and the copy of the channels (what TD's main thread waits for).
         let t0 = Instant::now();
         // SAFETY: live instances; `channels` holds 64 floats.
         let n = unsafe {
-            td_spotify_cook(chop.inst);
-            td_spotify_channels(chop.inst, channels.as_mut_ptr(), channels.len() as u32)
+            td_spotify_cook(rig.chop.inst);
+            td_spotify_channels(rig.chop.inst, channels.as_mut_ptr(), channels.len() as u32)
         };
         current.exec_ns.push(t0.elapsed().as_nanos() as u64);
-        assert!(n as usize > c_connected);
-        current.connected_frames += usize::from(channels[c_connected] == 1.0);
-        dat.set_all();
+        assert!(n as usize > rig.c_connected);
+        current.connected_frames += usize::from(channels[rig.c_connected] == 1.0);
+        rig.dat.set_all();
         // SAFETY: live instance.
-        unsafe { td_spotify_cook(dat.inst) };
+        unsafe { td_spotify_cook(rig.dat.inst) };
 
         if Instant::now() >= window_end {
             window_end += WINDOW;
             current.at_s = start.elapsed().as_secs();
-            current.rss_kib = rss_kib();
-            current.threads = count_dir("/proc/self/task");
-            current.fds = count_dir("/proc/self/fd");
-            auth_states.insert(dat.row("auth_state"));
-            for op in [&chop, &dat] {
-                let e = op.message(td_spotify_error);
-                if !e.is_empty() {
-                    errors.push(format!("{} s: {e}", current.at_s));
-                }
-            }
-            let (p50, p99, max) = (current.pct(0.5), current.pct(0.99), current.pct(1.0));
-            println!(
-                "{:5} s: execute median {p50} ns, p99 {p99} ns, max {max} ns; RSS {} KiB, threads {}, fds {}; \
-                 connected {}/{} frames; refreshes {}; auth '{}'; warning '{}'",
-                current.at_s,
-                current.rss_kib,
-                current.threads,
-                current.fds,
-                current.connected_frames,
-                current.exec_ns.len(),
-                accounts.refreshes.load(Ordering::SeqCst),
-                dat.row("auth_state"),
-                chop.message(td_spotify_warning),
-            );
-            let fresh =
-                Window { at_s: 0, exec_ns: Vec::new(), rss_kib: 0, threads: 0, fds: 0, connected_frames: 0 };
-            windows.push(std::mem::replace(&mut current, fresh));
+            close_window(rig, &mut current, &mut seen);
+            seen.windows.push(std::mem::replace(&mut current, empty_window()));
         }
     }
-    let destroy = Instant::now();
-    drop(chop);
-    drop(dat);
-    let destroy_time = destroy.elapsed();
-    let requests = api.requests();
-    let outcome = |o: &str| requests.iter().filter(|r| r.outcome == o).count();
-    println!(
-        "soak done: {} API requests ({} hung, {} 429, {} reset), {} refreshes (rotated), {} refused refresh \
-         tokens; auth states seen {auth_states:?}; operators destroyed in {destroy_time:?}",
-        requests.len(),
-        outcome("hang"),
-        outcome("429"),
-        outcome("close"),
-        accounts.refreshes.load(Ordering::SeqCst),
-        accounts.refused.load(Ordering::SeqCst),
-    );
-    let _ = std::fs::remove_dir_all(&dir);
+    seen
+}
 
+/// Measures the process at the end of a window, notes what the operators show, prints the line.
+fn close_window(rig: &Rig, current: &mut Window, seen: &mut Seen) {
+    current.rss_kib = rss_kib();
+    current.threads = count_dir("/proc/self/task");
+    current.fds = count_dir("/proc/self/fd");
+    seen.auth_states.insert(rig.dat.row("auth_state"));
+    for op in [&rig.chop, &rig.dat] {
+        let e = op.message(td_spotify_error);
+        if !e.is_empty() {
+            seen.errors.push(format!("{} s: {e}", current.at_s));
+        }
+    }
+    let (p50, p99, max) = (current.pct(0.5), current.pct(0.99), current.pct(1.0));
+    println!(
+        "{:5} s: execute median {p50} ns, p99 {p99} ns, max {max} ns; RSS {} KiB, threads {}, fds {}; \
+         connected {}/{} frames; refreshes {}; auth '{}'; warning '{}'",
+        current.at_s,
+        current.rss_kib,
+        current.threads,
+        current.fds,
+        current.connected_frames,
+        current.exec_ns.len(),
+        rig.accounts.refreshes.load(Ordering::SeqCst),
+        rig.dat.row("auth_state"),
+        rig.chop.message(td_spotify_warning),
+    );
+}
+
+/// Nothing grew from the first windows to the last, the login held, and playback came back.
+fn assert_nothing_grew(seen: &Seen, accounts: &Accounts, secs: u64) {
+    let windows = &seen.windows;
+    let (auth_states, errors) = (&seen.auth_states, &seen.errors);
     assert!(windows.len() >= 2, "the soak is too short to compare windows");
     let (first, last) = (&windows[0], &windows[windows.len() - 1]);
     let max_threads = windows.iter().take(2).map(|w| w.threads).max().unwrap();
@@ -414,7 +425,7 @@ fn an_hour_of_faults_at_sixty_fps_grows_nothing() {
         "only {} refreshes in {secs} s (a {LIFETIME_S} s token)",
         accounts.refreshes.load(Ordering::SeqCst)
     );
-    for w in &windows {
+    for w in windows {
         assert!(
             w.connected_frames * 2 > w.exec_ns.len(),
             "window at {} s: connected only {}/{} frames",
@@ -423,7 +434,40 @@ fn an_hour_of_faults_at_sixty_fps_grows_nothing() {
             w.exec_ns.len()
         );
     }
-    let mut all: Vec<u64> = windows.iter().flat_map(|w| w.exec_ns.iter().copied()).collect();
+}
+
+#[test]
+fn an_hour_of_faults_at_sixty_fps_grows_nothing() {
+    // Measures this process's threads, fds and memory, and sets the environment overrides.
+    if !support::isolation::own_process() {
+        return;
+    }
+    let secs = soak_secs();
+    let rig = rig(secs);
+    let frame = Duration::from_nanos(1_000_000_000 / FPS);
+    let seen = run_frames(&rig, secs, frame);
+    let Rig { api, accounts, dir, chop, dat, .. } = rig;
+    let destroy = Instant::now();
+    drop(chop);
+    drop(dat);
+    let destroy_time = destroy.elapsed();
+    let requests = api.requests();
+    let outcome = |o: &str| requests.iter().filter(|r| r.outcome == o).count();
+    println!(
+        "soak done: {} API requests ({} hung, {} 429, {} reset), {} refreshes (rotated), {} refused refresh \
+         tokens; auth states seen {:?}; operators destroyed in {destroy_time:?}",
+        requests.len(),
+        outcome("hang"),
+        outcome("429"),
+        outcome("close"),
+        accounts.refreshes.load(Ordering::SeqCst),
+        accounts.refused.load(Ordering::SeqCst),
+        seen.auth_states,
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+
+    assert_nothing_grew(&seen, &accounts, secs);
+    let mut all: Vec<u64> = seen.windows.iter().flat_map(|w| w.exec_ns.iter().copied()).collect();
     all.sort_unstable();
     let (p50, p99) = (all[all.len() / 2], all[all.len() * 99 / 100]);
     println!(

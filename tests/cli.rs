@@ -1,5 +1,6 @@
 //! The `td-spotify` command line, run as a user would.
 
+use crate::support::isolation::serial;
 use std::process::Command;
 
 #[cfg(all(unix, target_pointer_width = "64"))]
@@ -14,6 +15,7 @@ fn td_spotify() -> Command {
 #[cfg(all(unix, target_pointer_width = "64"))]
 #[test]
 fn demo_json_streams_frames_through_the_plugin() {
+    let _serial = serial();
     let out = td_spotify()
         .args(["demo", "--json", "--seconds", "1.5", "--speed", "4", "--fps", "30"])
         .output()
@@ -43,6 +45,7 @@ fn demo_json_streams_frames_through_the_plugin() {
 /// glide between covers instead of jumping.
 #[test]
 fn demo_json_palette_changes_with_each_track_and_glides() {
+    let _serial = serial();
     let out = td_spotify()
         .args(["demo", "--json", "--seconds", "6", "--speed", "120", "--fps", "30", "--colorfade", "0.6"])
         .args(["--seed", "3"])
@@ -90,6 +93,7 @@ fn demo_json_palette_changes_with_each_track_and_glides() {
 
 #[test]
 fn demo_refuses_a_bad_frame_rate() {
+    let _serial = serial();
     let out = td_spotify().args(["demo", "--fps", "0"]).output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--fps"));
@@ -99,6 +103,7 @@ fn demo_refuses_a_bad_frame_rate() {
 #[cfg(not(all(unix, target_pointer_width = "64")))]
 #[test]
 fn demo_explains_it_runs_on_linux_and_macos() {
+    let _serial = serial();
     let out = td_spotify().args(["demo", "--seconds", "1"]).output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("Linux and macOS"));

@@ -22,6 +22,6 @@ fn docs_match_the_schema() {
     }
     assert!(
         stale.is_empty(),
-        "{stale:?} drifted from rust/schema.rs; regenerate with `TD_SPOTIFY_BLESS=1 cargo test --test docs`"
+        "{stale:?} drifted from rust/schema.rs; regenerate with `TD_SPOTIFY_BLESS=1 cargo test --test it -- docs::`"
     );
 }

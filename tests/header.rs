@@ -21,6 +21,6 @@ fn committed_header_matches_cbindgen() {
     assert!(
         committed == fresh,
         "include/td_spotify.h differs from cbindgen's output for rust/ffi; \
-         regenerate it with `TD_SPOTIFY_BLESS=1 cargo test --test header` and commit it"
+         regenerate it with `TD_SPOTIFY_BLESS=1 cargo test --test it -- header::` and commit it"
     );
 }

@@ -5,13 +5,11 @@
 //!
 //! Needs node, chromium and `npm ci` in tests/oidc; skips loudly without them, fails without
 //! them under CI. Screenshots: `target/tmp/jukebox-*.png`.
-//! Run: `cargo test --release --test jukebox_page -- --nocapture`.
+//! Run: `cargo test --release --test it -- jukebox_page --nocapture`.
 
-#[allow(dead_code)]
-#[path = "oidc/harness.rs"]
-mod harness;
-#[path = "support/jukebox.rs"]
-mod jukebox_support;
+use crate::harness;
+use crate::support::isolation::serial;
+use crate::support::jukebox as jukebox_support;
 
 use jukebox_support::{Events, Jukebox, BIN};
 
@@ -33,6 +31,7 @@ fn first_event(port: u16) -> serde_json::Value {
 
 #[test]
 fn two_visitors_join_and_the_page_follows_live() {
+    let _serial = serial();
     let Some(tools) = harness::tools("jukebox_page") else { return };
     let cache = std::env::temp_dir().join(format!("td-spotify-jukebox-e2e-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&cache);
@@ -96,6 +95,7 @@ fn two_visitors_join_and_the_page_follows_live() {
 
 #[test]
 fn spotify_visitors_need_a_client_id() {
+    let _serial = serial();
     let out = Command::new(BIN)
         .args(["jukebox", "--source", "spotify", "--client-id", ""])
         .env_remove("TD_SPOTIFY_CLIENT_ID")

@@ -4,7 +4,7 @@
 //!
 //! Without `redis-server` the tests skip with a note, unless `TD_SPOTIFY_REQUIRE_REDIS` is set
 //! (tests/all sets it), where they fail.
-//! Run: `cargo test --release --test jukebox_redis -- --nocapture`.
+//! Run: `cargo test --release --test it -- jukebox_redis --nocapture`.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -12,8 +12,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-#[path = "support/jukebox.rs"]
-mod jukebox_support;
+use crate::support::isolation::serial;
+use crate::support::jukebox as jukebox_support;
 use jukebox_support::{Events, Jukebox};
 
 use td_spotify::jukebox::backend::{Backend, BackendError, RedisBackend, RedisConfig};
@@ -109,6 +109,7 @@ fn eventually(what: &str, within: Duration, mut f: impl FnMut() -> bool) {
 
 #[test]
 fn two_machines_share_the_queue_and_the_lease_passes_when_one_dies() {
+    let _serial = serial();
     let Some(mut redis) = Redis::start("lease") else { return };
     // Long enough that a starved test thread still renews in time on a busy machine.
     let lease = Duration::from_millis(1500);
@@ -173,6 +174,7 @@ fn two_machines_share_the_queue_and_the_lease_passes_when_one_dies() {
 
 #[test]
 fn a_password_in_the_url_never_shows_in_errors() {
+    let _serial = serial();
     let url = "redis://:s3cret-sentinel@127.0.0.1:1/";
     let mut b = RedisBackend::new(&RedisConfig::new(url)).unwrap();
     let err = b.load().unwrap_err();
@@ -210,6 +212,7 @@ fn queue_names(event: &serde_json::Value) -> Vec<String> {
 
 #[test]
 fn two_jukeboxes_on_one_redis_agree_and_hand_over_when_one_is_killed() {
+    let _serial = serial();
     let Some(redis) = Redis::start("machines") else { return };
     let cache = std::env::temp_dir().join(format!("td-spotify-redis-machines-{}", std::process::id()));
     let a = machine(&redis, &cache.join("a"));

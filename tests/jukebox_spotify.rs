@@ -7,7 +7,8 @@
 //! are kept in the visitors' store under their Spotify user ids; Ben and Cy end up told to ask
 //! the operator to add their accounts.
 
-mod support;
+use crate::support;
+use crate::support::isolation::serial;
 
 use support::jukebox::{Events, Jukebox};
 
@@ -150,6 +151,7 @@ fn join_and_log_in(port: u16, viewer: &str, code: &str) -> Events {
 
 #[test]
 fn spotify_visitors_log_in_take_turns_and_a_403_leaves_with_the_allowlist_note() {
+    let _serial = serial();
     let (api, api_addr) = start_api();
     let accounts = start_accounts();
     let cache = std::env::temp_dir().join(format!("td-spotify-jukebox-spotify-{}", std::process::id()));

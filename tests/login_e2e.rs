@@ -4,15 +4,15 @@
 //! callback, through the library, the TouchDesigner operator and the CLI.
 //!
 //! Needs node, chromium and `npm ci` in tests/oidc; skips loudly without them, fails without
-//! them under CI. Run: `cargo test --test login_e2e -- --nocapture`.
+//! them under CI. Run: `cargo test --test it -- login_e2e --nocapture`.
 
-#[path = "oidc/harness.rs"]
-mod harness;
+use crate::harness;
+use crate::support;
+use crate::support::isolation::serial;
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use harness::{free_port, Browser, Provider, Tools};
@@ -27,13 +27,6 @@ use td_spotify::engine::spotify::auth_state;
 use tokio::runtime::Handle;
 
 const CLIENT: &str = "td-spotify-e2e";
-
-/// One browser and provider at a time: the machine has two cores.
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir =
@@ -299,6 +292,10 @@ fn the_operator_logs_in_and_out_through_its_rows() {
     use td_spotify::operator::Operator;
     use td_spotify::schema::{family, Channel, Param, Row};
 
+    // Sets the environment overrides the operator reads, and counts this process's threads.
+    if !support::isolation::own_process() {
+        return;
+    }
     let _serial = serial();
     let Some((tools, provider)) = setup_auto("the_operator_logs_in_and_out") else { return };
     let dir = temp_dir("operator");

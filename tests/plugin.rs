@@ -3,19 +3,18 @@
 //!
 //! This test only prepares what the host cannot know (the simulator's schedule, from
 //! [`Timeline`]; the tables' headers; a scripted Spotify Web API and a saved login) and reports
-//! the host's verdict; the checks themselves are in `tests/host/host.cpp`.
+//! the host's verdict; the checks themselves are in `tests/host` (a file per scenario).
 #![cfg(target_os = "linux")]
 
-#[path = "host/build_host.rs"]
-mod build_host;
-mod support;
+use crate::build_host;
+use crate::support;
 
 use std::ffi::CStr;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
 use support::fake_api::FakeApi;
@@ -44,12 +43,10 @@ const FRAMES: u32 = 300;
 /// Simulated seconds per second in the fast phase: tracks and a gap within 300 frames.
 const FAST_SPEED: f64 = 60.0;
 
-/// The hosts run one at a time: their timing checks assume the machine is not also busy with
-/// another host.
-static HOSTS: Mutex<()> = Mutex::new(());
-
+/// The hosts run one at a time, and apart from the other heavy tests: their timing checks assume
+/// the machine is not also busy with another host.
 fn one_host_at_a_time() -> std::sync::MutexGuard<'static, ()> {
-    HOSTS.lock().unwrap_or_else(PoisonError::into_inner)
+    support::isolation::serial()
 }
 
 /// The host, compiled once for all tests (a second compile would rewrite it under a running one).

@@ -4,7 +4,7 @@
 //! Each scenario runs [`SpotifySource`] as the engine would (call, publish, sleep until the
 //! `next_poll` it asked for) over real HTTP on loopback, with pacing shrunk ten-fold.
 
-mod support;
+use crate::support;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};

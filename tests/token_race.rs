@@ -6,6 +6,7 @@
 //! The second process is this test binary itself, run again with `RACE_CHILD` set: it then runs
 //! only `race_child`, which refreshes in a loop and reports through its exit status.
 
+use crate::support::isolation::serial;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -161,6 +162,7 @@ fn two_processes_share_a_rotating_login_without_logging_out() {
     if std::env::var_os(CHILD_ENV).is_some() {
         return;
     }
+    let _serial = serial();
     let dir = temp_dir("two");
     let store = TokenStore::new(Some(&dir), CLIENT).unwrap();
     store
@@ -182,7 +184,7 @@ fn two_processes_share_a_rotating_login_without_logging_out() {
     let children: Vec<_> = (0..2)
         .map(|_| {
             Command::new(&exe)
-                .args(["--exact", "race_child", "--nocapture", "--test-threads=1"])
+                .args(["--exact", "token_race::race_child", "--nocapture", "--test-threads=1"])
                 .env(CHILD_ENV, &spec)
                 .stdout(Stdio::null())
                 .spawn()

@@ -85,67 +85,7 @@ fn main() {
     );
     let mut all_met = true;
     for s in SCENARIOS {
-        let out =
-            build_host::profile_dir().join(format!("callgrind-{}-{}-{}.out", s.family, s.source, s.audio));
-        let _ = std::fs::remove_file(&out);
-        let dump = PathBuf::from(format!("{}.1", out.display()));
-        let _ = std::fs::remove_file(&dump);
-        let toggle = if s.family == "chop" { "*SpotifyChop::execute*" } else { "*SpotifyDat::execute*" };
-        let mut command = Command::new("valgrind");
-        command
-            .args(["--tool=callgrind", "--collect-atstart=no"])
-            .arg(format!("--toggle-collect={toggle}"))
-            .arg(format!("--callgrind-out-file={}", out.display()))
-            .arg(&host)
-            .arg("count")
-            .arg(&plugin)
-            .args([s.family, s.source, if s.audio { "1" } else { "0" }])
-            .arg(EXECUTES.to_string());
-        if s.source == "Spotify" {
-            command.arg(CLIENT_ID).arg(&tokens);
-        }
-        let output = command
-            .env(API_URL_ENV, &url)
-            .env(ACCOUNTS_URL_ENV, &url)
-            .env("TD_SPOTIFY_NO_BROWSER", "1")
-            .output()
-            .expect("run valgrind");
-        let label = format!(
-            "{:<6} {:<10} {:<6}",
-            s.family.to_uppercase(),
-            s.source,
-            if s.audio { "wired" } else { "-" }
-        );
-        if !output.status.success() {
-            println!(
-                "{label} FAILED: the host did not reach a playing state\n{}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-            all_met = false;
-            continue;
-        }
-        let text = std::fs::read_to_string(&dump).expect("the callgrind dump of the counted cooks");
-        let split =
-            callgrind::Profile::parse(&text).split(&host.to_string_lossy(), &plugin.to_string_lossy());
-        let per = |n: u64| n as f64 / f64::from(EXECUTES);
-        let total = per(split.own());
-        let target = if s.family == "chop" { CHOP_TARGET } else { DAT_TARGET };
-        let met = total <= target;
-        all_met &= met;
-        println!(
-            "{label} {:>8.0} {:>8.0} {:>9.0} {:>8.0} {:>8.0} {:>7.0}  ≤ {target:.0}: {}",
-            per(split.params),
-            per(split.audio),
-            per(split.snapshot),
-            per(split.output()),
-            total,
-            per(split.host),
-            if met { "met" } else { "MISSED" }
-        );
-        if std::env::var_os("TD_SPOTIFY_KEEP_CALLGRIND").is_none() {
-            let _ = std::fs::remove_file(&out);
-            let _ = std::fs::remove_file(&dump);
-        }
+        all_met &= measure(s, &host, &plugin, &url, &tokens);
     }
     let _ = std::fs::remove_dir_all(&tokens);
     println!();
@@ -186,4 +126,62 @@ fn serve(api: FakeApi) -> SocketAddr {
         });
     });
     rx.recv().expect("the fake API did not start")
+}
+
+/// Counts one scenario's cooks under callgrind and prints its row; true when it met its target.
+fn measure(s: &Scenario, host: &Path, plugin: &Path, url: &str, tokens: &Path) -> bool {
+    let out = build_host::profile_dir().join(format!("callgrind-{}-{}-{}.out", s.family, s.source, s.audio));
+    let _ = std::fs::remove_file(&out);
+    let dump = PathBuf::from(format!("{}.1", out.display()));
+    let _ = std::fs::remove_file(&dump);
+    let toggle = if s.family == "chop" { "*SpotifyChop::execute*" } else { "*SpotifyDat::execute*" };
+    let mut command = Command::new("valgrind");
+    command
+        .args(["--tool=callgrind", "--collect-atstart=no"])
+        .arg(format!("--toggle-collect={toggle}"))
+        .arg(format!("--callgrind-out-file={}", out.display()))
+        .arg(host)
+        .arg("count")
+        .arg(plugin)
+        .args([s.family, s.source, if s.audio { "1" } else { "0" }])
+        .arg(EXECUTES.to_string());
+    if s.source == "Spotify" {
+        command.arg(CLIENT_ID).arg(tokens);
+    }
+    let output = command
+        .env(API_URL_ENV, url)
+        .env(ACCOUNTS_URL_ENV, url)
+        .env("TD_SPOTIFY_NO_BROWSER", "1")
+        .output()
+        .expect("run valgrind");
+    let label =
+        format!("{:<6} {:<10} {:<6}", s.family.to_uppercase(), s.source, if s.audio { "wired" } else { "-" });
+    if !output.status.success() {
+        println!(
+            "{label} FAILED: the host did not reach a playing state\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        return false;
+    }
+    let text = std::fs::read_to_string(&dump).expect("the callgrind dump of the counted cooks");
+    let split = callgrind::Profile::parse(&text).split(&host.to_string_lossy(), &plugin.to_string_lossy());
+    let per = |n: u64| n as f64 / f64::from(EXECUTES);
+    let total = per(split.own());
+    let target = if s.family == "chop" { CHOP_TARGET } else { DAT_TARGET };
+    let met = total <= target;
+    println!(
+        "{label} {:>8.0} {:>8.0} {:>9.0} {:>8.0} {:>8.0} {:>7.0}  ≤ {target:.0}: {}",
+        per(split.params),
+        per(split.audio),
+        per(split.snapshot),
+        per(split.output()),
+        total,
+        per(split.host),
+        if met { "met" } else { "MISSED" }
+    );
+    if std::env::var_os("TD_SPOTIFY_KEEP_CALLGRIND").is_none() {
+        let _ = std::fs::remove_file(&out);
+        let _ = std::fs::remove_file(&dump);
+    }
+    met
 }

@@ -113,6 +113,25 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(DEFAULT_SESSIONS);
+    let (results, wall) = run_strategies(sessions);
+    print_results(sessions, wall, &results);
+    let targets = targets(&results);
+    println!("targets (td-spotify):");
+    for (what, ok) in &targets {
+        println!("  {what}: {}", verdict(*ok));
+    }
+    println!();
+    let table = readme_table(&results, &targets);
+    let readme_ok = if sessions == DEFAULT_SESSIONS { check_readme(&table) } else { true };
+    println!();
+    reader_while_hanging();
+    if !readme_ok {
+        std::process::exit(1);
+    }
+}
+
+/// Every strategy over the same `sessions` simulated sessions; the wall time they took.
+fn run_strategies(sessions: u64) -> (Vec<(&'static str, Figures)>, Duration) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .start_paused(true)
@@ -134,7 +153,10 @@ fn main() {
         results.push((name, figures));
     }
     let wall = wall.elapsed();
+    (results, wall)
+}
 
+fn print_results(sessions: u64, wall: Duration, results: &[(&str, Figures)]) {
     println!("td-spotify poller benchmark");
     println!(
         "clock: tokio paused clock (virtual time); {sessions} sessions × 10 min simulated in {:.1} s of wall time",
@@ -150,7 +172,7 @@ fn main() {
         "{:<30} {:>10} {:>22} {:>22} {:>22}",
         "", "/session", "median / p95 ms", "median / p95 ms", "median / p95 ms"
     );
-    for (name, f) in &results {
+    for (name, f) in results {
         println!(
             "{:<30} {:>10.1} {:>22} {:>22} {:>22}",
             name,
@@ -160,6 +182,10 @@ fn main() {
             pair(&f.position_error_ms),
         );
     }
+}
+
+/// The sample counts (printed) and td-spotify's figures against its targets.
+fn targets(results: &[(&str, Figures)]) -> [(String, bool); 4] {
     let (adaptive, fixed) = (&results[0].1, &results[1].1);
     let ratio = adaptive.requests as f64 / fixed.requests as f64;
     println!();
@@ -174,7 +200,7 @@ fn main() {
     let other = percentile(&adaptive.other_latency_ms, 0.5);
     let error = percentile(&adaptive.position_error_ms, 0.5);
     let error95 = percentile(&adaptive.position_error_ms, 0.95);
-    let targets = [
+    [
         (
             format!("latency at track ends, median {end:.0} ms ≤ {TARGET_END_LATENCY_MS:.0} ms"),
             end <= TARGET_END_LATENCY_MS,
@@ -193,19 +219,7 @@ fn main() {
             format!("requests, {:.0} % of fixed 1 s polling ≤ {:.0} %", ratio * 100.0, TARGET_REQUEST_RATIO * 100.0),
             ratio <= TARGET_REQUEST_RATIO,
         ),
-    ];
-    println!("targets (td-spotify):");
-    for (what, ok) in &targets {
-        println!("  {what}: {}", verdict(*ok));
-    }
-    println!();
-    let table = readme_table(&results, &targets);
-    let readme_ok = if sessions == DEFAULT_SESSIONS { check_readme(&table) } else { true };
-    println!();
-    reader_while_hanging();
-    if !readme_ok {
-        std::process::exit(1);
-    }
+    ]
 }
 
 /// The README's change-detection table, as markdown.

@@ -1,7 +1,7 @@
 //! Builds the C++ test host in `tests/host` and finds the plugin cargo just built.
 //!
-//! Shared by `tests/plugin.rs` and `tests/bench/cook.rs` (`#[path]` module), so both drive the
-//! same host the same way.
+//! Shared by the integration tests (`tests/it.rs`) and the cook and instruction benchmarks
+//! (`#[path]` modules), so all drive the same host the same way.
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -37,7 +37,21 @@ pub fn build_host(name: &str, optimize: bool) -> PathBuf {
 
 /// The host's sources besides its allocation counter: one list, so every build of the host
 /// (plain, sanitized, under valgrind) has every mode.
-const HOST_SOURCES: [&str; 3] = ["host.cpp", "vtable_slots.cpp", "count.cpp"];
+const HOST_SOURCES: [&str; 13] = [
+    "host.cpp",
+    "parameters.cpp",
+    "phases.cpp",
+    "transport.cpp",
+    "modes.cpp",
+    "messages.cpp",
+    "check.cpp",
+    "spotify.cpp",
+    "bench.cpp",
+    "lifecycle.cpp",
+    "cycles.cpp",
+    "vtable_slots.cpp",
+    "count.cpp",
+];
 
 /// Compiles the host with extra compiler `flags` and `alloc` as its allocation counter
 /// (`alloc_count_off.cpp` leaves malloc to a sanitizer or valgrind).

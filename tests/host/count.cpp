@@ -43,6 +43,25 @@ int channel_index(Plugin& p, const char* name) {
     return -1;
 }
 
+// Cooks the CHOP (or else the DAT) until it plays, for at most 300 cooks; true when it does.
+bool warm_up(ChopRunner* chop_run, DatRunner* dat_run, const HostDatOutput& dat_out, int c_playing) {
+    bool playing = false;
+    for (int k = 0; k < 300 && !playing; ++k) {
+        if (chop_run) {
+            chop_run->cook();
+            playing = c_playing >= 0 && chop_run->value(c_playing) == 1.0f;
+        } else {
+            dat_run->cook();
+            const char* status = dat_out.value("status");
+            playing = status && strcmp(status, "Playing") == 0;
+        }
+        if (!playing) {
+            pause_ms(50);
+        }
+    }
+    return playing;
+}
+
 }  // namespace
 
 namespace host {
@@ -106,21 +125,8 @@ int run_count(int argc, char** argv) {
 
     // Warm-up (not counted): start the engine and, with audio, the beat tracker; wait until it
     // plays, so the counted cooks read a full snapshot.
-    const int c_playing = channel_index(p, "playing");
-    bool playing = false;
-    for (int k = 0; k < 300 && !playing; ++k) {
-        if (chop) {
-            chop_run->cook();
-            playing = c_playing >= 0 && chop_run->value(c_playing) == 1.0f;
-        } else {
-            dat_run->cook();
-            const char* status = dat_out->value("status");
-            playing = status && strcmp(status, "Playing") == 0;
-        }
-        if (!playing) {
-            pause_ms(50);
-        }
-    }
+    const bool playing = warm_up(chop ? chop_run.get() : nullptr, chop ? nullptr : dat_run.get(), *dat_out,
+                                 channel_index(p, "playing"));
     CALLGRIND_ZERO_STATS;
     for (int k = 0; k < executes; ++k) {
         if (chop) {

@@ -53,10 +53,11 @@ struct SlotChecker {
 
 #define SLOT(cls, method, n) c.expect(#cls "::" #method, &cls::method, n)
 
-// Appends one line per misplaced method; returns how many methods it checked.
-int check_vtable_slots(std::vector<std::string>& failures) {
 #if defined(__GXX_ABI_VERSION) && !defined(_WIN32)
-    SlotChecker c{&failures};
+namespace {
+
+// The classes a plugin derives from.
+void check_plugin_bases(SlotChecker& c) {
     // CHOP_CPlusPlusBase: destructor in 0-1, 31 slots in all.
     SLOT(CHOP_CPlusPlusBase, getGeneralInfo, 2);
     SLOT(CHOP_CPlusPlusBase, getOutputInfo, 3);
@@ -91,6 +92,10 @@ int check_vtable_slots(std::vector<std::string>& failures) {
     SLOT(DAT_CPlusPlusBase, buildDynamicMenu, 13);
     SLOT(DAT_CPlusPlusBase, reservedFunc14, 14);
     SLOT(DAT_CPlusPlusBase, reservedFunc28, 28);
+}
+
+// The small objects TouchDesigner hands over, and the DAT's output.
+void check_td_objects(SlotChecker& c) {
     // Small classes.
     SLOT(OP_String, setString, 2);
     SLOT(OP_BuildDynamicMenuInfo, addMenuEntry, 0);
@@ -113,6 +118,9 @@ int check_vtable_slots(std::vector<std::string>& failures) {
     SLOT(DAT_Output, getCellString, 10);
     SLOT(DAT_Output, getCellInt, 11);
     SLOT(DAT_Output, getCellDouble, 12);
+}
+
+void check_inputs_and_parameters(SlotChecker& c) {
     // OP_Inputs (slots 1, 4, 20 and 23 are private deprecated placeholders).
     SLOT(OP_Inputs, getNumInputs, 0);
     SLOT(OP_Inputs, getInputCHOP, 2);
@@ -174,6 +182,18 @@ int check_vtable_slots(std::vector<std::string>& failures) {
     SLOT(OP_ParameterManager, appendWH, 27);
     SLOT(OP_ParameterManager, appendDynamicStringMenu, 28);
     SLOT(OP_ParameterManager, appendDynamicMenu, 29);
+}
+
+}  // namespace
+#endif
+
+// Appends one line per misplaced method; returns how many methods it checked.
+int check_vtable_slots(std::vector<std::string>& failures) {
+#if defined(__GXX_ABI_VERSION) && !defined(_WIN32)
+    SlotChecker c{&failures};
+    check_plugin_bases(c);
+    check_td_objects(c);
+    check_inputs_and_parameters(c);
     return c.checked;
 #else
     (void)failures;

@@ -1,8 +1,9 @@
-//! Helpers shared by the poller tests and the poller benchmark.
+//! Helpers shared by the integration tests (tests/it.rs) and the benchmarks.
 
 #![allow(dead_code)]
 
 pub mod fake_api;
+pub mod isolation;
 pub mod jukebox;
 pub mod truth;
 
