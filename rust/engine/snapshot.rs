@@ -142,69 +142,8 @@ impl Snapshot {
             (Some(_), false) => Status::Paused,
         });
         let status_text = state.status_text.clone().unwrap_or_else(|| status.text().to_owned());
-        let mut status_rows = vec![String::new(); STATUS_FIELDS.len()];
-        status_rows[StatusField::Status as usize] = status_text.clone();
-        status_rows[StatusField::Source as usize] = source.to_owned();
-        status_rows[StatusField::Connected as usize] = u8::from(state.connected).to_string();
-        status_rows[StatusField::AuthState as usize] =
-            state.auth.as_ref().map(|a| a.state.clone()).unwrap_or_default();
-        status_rows[StatusField::LastError as usize] = state.error.clone().unwrap_or_default();
-        status_rows[StatusField::Warning as usize] = state.warning.clone().unwrap_or_default();
-        status_rows[StatusField::Requests as usize] = state.stats.requests.to_string();
-        status_rows[StatusField::Errors as usize] = state.stats.errors.to_string();
-        status_rows[StatusField::RateLimited as usize] = state.stats.rate_limited.to_string();
-        status_rows[StatusField::LastLatencyMs as usize] = format!("{:.1}", state.stats.last_latency_ms);
-        let mut rows = vec![String::new(); ROW_COUNT];
-        rows[Row::Status as usize] = status_text;
-        rows[Row::Source as usize] = source.to_owned();
-        rows[Row::IsPlaying as usize] = u8::from(playback.is_playing).to_string();
-        rows[Row::ProgressMs as usize] = playback.progress_ms.to_string();
-        rows[Row::Timestamp as usize] = playback.timestamp_ms.to_string();
-        if let Some(auth) = &state.auth {
-            rows[Row::AuthState as usize].clone_from(&auth.state);
-            rows[Row::AuthUrl as usize].clone_from(&auth.url);
-            rows[Row::User as usize].clone_from(&auth.user);
-            rows[Row::Error as usize].clone_from(&auth.error);
-        }
-        if let Some(error) = &state.error {
-            rows[Row::Error as usize].clone_from(error);
-        }
-        if let Some(device) = &playback.device {
-            rows[Row::Device as usize] = device.name.clone();
-            rows[Row::DeviceType as usize] = device.kind.clone();
-        }
-        rows[Row::ContextUri as usize] = playback.context_uri.clone().unwrap_or_default();
-        if let Some(item) = &playback.item {
-            rows[Row::Name as usize] = item.name.clone();
-            rows[Row::Artists as usize] = item.artists.join(", ");
-            rows[Row::Album as usize] = item.album.clone();
-            rows[Row::AlbumArtUrl as usize] = item.album_art_url.clone().unwrap_or_default();
-            rows[Row::AlbumArtUrlSmall as usize] = item.album_art_url_small.clone().unwrap_or_default();
-            rows[Row::TrackId as usize] = item.id.clone().unwrap_or_default();
-            rows[Row::Uri as usize] = item.uri.clone();
-            rows[Row::DurationMs as usize] = item.duration_ms.to_string();
-            if let Some(f) = &item.features {
-                rows[Row::Key as usize] = f.key.map(key_name).unwrap_or_default().to_owned();
-                rows[Row::Mode as usize] = match f.mode {
-                    Some(1) => "major".to_owned(),
-                    Some(0) => "minor".to_owned(),
-                    _ => String::new(),
-                };
-                if f.time_signature > 0 {
-                    rows[Row::TimeSignature as usize] = f.time_signature.to_string();
-                }
-            }
-            rows[Row::CurrentlyPlayingType as usize] = item.kind.as_str().to_owned();
-        }
-        rows[Row::Features as usize] = match (&state.features_note, &playback.item) {
-            (Some(note), _) => note.clone(),
-            (None, Some(item)) => match (&item.features, &item.analysis) {
-                (Some(_), Some(a)) if a.has_beats() => FEATURES_AVAILABLE.to_owned(),
-                (Some(_), _) => FEATURES_WITHOUT_ANALYSIS.to_owned(),
-                (None, _) => FEATURES_NONE.to_owned(),
-            },
-            (None, None) => FEATURES_NONE.to_owned(),
-        };
+        let status_rows = status_rows(&status_text, source, state);
+        let rows = now_playing_rows(status_text, source, &playback, state);
         let summary = match &playback.item {
             Some(item) => format!(
                 "{} · {} — {} · {} · {} requests",
@@ -360,6 +299,89 @@ fn to_cstring(s: String) -> CString {
         bytes.retain(|&b| b != 0);
         CString::new(bytes).unwrap_or_default()
     })
+}
+
+/// The `Status` table's values.
+fn status_rows(status_text: &str, source: &str, state: &EngineState) -> Vec<String> {
+    let mut status_rows = vec![String::new(); STATUS_FIELDS.len()];
+    status_rows[StatusField::Status as usize] = status_text.to_owned();
+    status_rows[StatusField::Source as usize] = source.to_owned();
+    status_rows[StatusField::Connected as usize] = u8::from(state.connected).to_string();
+    status_rows[StatusField::AuthState as usize] =
+        state.auth.as_ref().map(|a| a.state.clone()).unwrap_or_default();
+    status_rows[StatusField::LastError as usize] = state.error.clone().unwrap_or_default();
+    status_rows[StatusField::Warning as usize] = state.warning.clone().unwrap_or_default();
+    status_rows[StatusField::Requests as usize] = state.stats.requests.to_string();
+    status_rows[StatusField::Errors as usize] = state.stats.errors.to_string();
+    status_rows[StatusField::RateLimited as usize] = state.stats.rate_limited.to_string();
+    status_rows[StatusField::LastLatencyMs as usize] = format!("{:.1}", state.stats.last_latency_ms);
+    status_rows
+}
+
+/// The `Now playing` table's values.
+fn now_playing_rows(
+    status_text: String,
+    source: &str,
+    playback: &Playback,
+    state: &EngineState,
+) -> Vec<String> {
+    let mut rows = vec![String::new(); ROW_COUNT];
+    rows[Row::Status as usize] = status_text;
+    rows[Row::Source as usize] = source.to_owned();
+    rows[Row::IsPlaying as usize] = u8::from(playback.is_playing).to_string();
+    rows[Row::ProgressMs as usize] = playback.progress_ms.to_string();
+    rows[Row::Timestamp as usize] = playback.timestamp_ms.to_string();
+    if let Some(auth) = &state.auth {
+        rows[Row::AuthState as usize].clone_from(&auth.state);
+        rows[Row::AuthUrl as usize].clone_from(&auth.url);
+        rows[Row::User as usize].clone_from(&auth.user);
+        rows[Row::Error as usize].clone_from(&auth.error);
+    }
+    if let Some(error) = &state.error {
+        rows[Row::Error as usize].clone_from(error);
+    }
+    if let Some(device) = &playback.device {
+        rows[Row::Device as usize] = device.name.clone();
+        rows[Row::DeviceType as usize] = device.kind.clone();
+    }
+    rows[Row::ContextUri as usize] = playback.context_uri.clone().unwrap_or_default();
+    item_rows(&mut rows, playback);
+    rows[Row::Features as usize] = match (&state.features_note, &playback.item) {
+        (Some(note), _) => note.clone(),
+        (None, Some(item)) => match (&item.features, &item.analysis) {
+            (Some(_), Some(a)) if a.has_beats() => FEATURES_AVAILABLE.to_owned(),
+            (Some(_), _) => FEATURES_WITHOUT_ANALYSIS.to_owned(),
+            (None, _) => FEATURES_NONE.to_owned(),
+        },
+        (None, None) => FEATURES_NONE.to_owned(),
+    };
+    rows
+}
+
+/// The rows that describe the item playing.
+fn item_rows(rows: &mut [String], playback: &Playback) {
+    if let Some(item) = &playback.item {
+        rows[Row::Name as usize] = item.name.clone();
+        rows[Row::Artists as usize] = item.artists.join(", ");
+        rows[Row::Album as usize] = item.album.clone();
+        rows[Row::AlbumArtUrl as usize] = item.album_art_url.clone().unwrap_or_default();
+        rows[Row::AlbumArtUrlSmall as usize] = item.album_art_url_small.clone().unwrap_or_default();
+        rows[Row::TrackId as usize] = item.id.clone().unwrap_or_default();
+        rows[Row::Uri as usize] = item.uri.clone();
+        rows[Row::DurationMs as usize] = item.duration_ms.to_string();
+        if let Some(f) = &item.features {
+            rows[Row::Key as usize] = f.key.map(key_name).unwrap_or_default().to_owned();
+            rows[Row::Mode as usize] = match f.mode {
+                Some(1) => "major".to_owned(),
+                Some(0) => "minor".to_owned(),
+                _ => String::new(),
+            };
+            if f.time_signature > 0 {
+                rows[Row::TimeSignature as usize] = f.time_signature.to_string();
+            }
+        }
+        rows[Row::CurrentlyPlayingType as usize] = item.kind.as_str().to_owned();
+    }
 }
 
 #[cfg(test)]
