@@ -319,7 +319,8 @@ pub fn evaluate<T: Tracks>(
     e
 }
 
-/// Running sums of the phase errors over the judged frames that have one.
+/// Running sums of the phase errors over the judged frames that have one, and the bar length
+/// (in beats) the bar phase is judged against.
 #[derive(Debug, Default)]
 struct PhaseSums {
     per_bar: f64,
