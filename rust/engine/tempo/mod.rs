@@ -13,6 +13,7 @@
 pub mod audio;
 pub mod onset;
 mod published;
+#[cfg(test)]
 pub mod synth;
 pub mod tap;
 pub mod tracker;

@@ -1,14 +1,33 @@
 //! Synthetic test signals for the beat tracker: click tracks with known beats.
 //!
 //! Used by the tracker's tests and the `tempo` benchmark, so both measure the same material.
-//! Deterministic: the same description renders the same samples.
+//! Deterministic: the same description renders the same samples. Test-only, never shipped in the
+//! plugin: the library compiles it under `cfg(test)` and the benchmark includes it by path, so it
+//! names nothing of the crate and sees the tracker through [`Tracks`].
 
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use super::tracker::Tracker;
+/// The beat tracker under test, as [`evaluate`] sees it.
+pub trait Tracks {
+    /// Feeds mono samples that follow the previous ones without a gap.
+    fn process(&mut self, samples: &[f32]);
+    /// What the tracker says about audio clock `clock` (samples fed so far).
+    fn observe(&self, clock: f64) -> Observation;
+}
+
+/// One reading of the tracker under test, at one audio clock.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Observation {
+    pub locked: bool,
+    pub tempo: f64,
+    /// Continuous beat count, when the tracker has a grid.
+    pub beats: Option<f64>,
+    /// Bar phase (0–1 from the downbeat), when the tracker has a grid.
+    pub bar_phase: Option<f64>,
+}
 
 /// A click track: clicks on every beat (accented downbeats), over white noise.
 #[derive(Debug, Clone, PartialEq)]
@@ -264,90 +283,129 @@ impl Evaluation {
     }
 }
 
-/// Feeds `track` to a fresh [`Tracker`] in blocks of `block` samples (one TouchDesigner frame,
-/// mixed to mono like the audio input does) and compares its grid with the truth after each block.
-pub fn evaluate(track: &ClickTrack, block: usize, judge_from_s: f64) -> Evaluation {
+/// Feeds `track` to a fresh tracker (`new_tracker(sample_rate)`) in blocks of `block` samples
+/// (one TouchDesigner frame, mixed to mono like the audio input does) and compares its grid with
+/// the truth after each block.
+pub fn evaluate<T: Tracks>(
+    track: &ClickTrack,
+    block: usize,
+    judge_from_s: f64,
+    new_tracker: impl FnOnce(f64) -> T,
+) -> Evaluation {
     let (left, right) = track.render();
     let mono: Vec<f32> = left.iter().zip(&right).map(|(l, r)| (l + r) * 0.5).collect();
     let rate = f64::from(track.sample_rate);
     let beats = track.beat_times();
-    let mut tracker = Tracker::new(rate);
-    let mut e = Evaluation {
-        true_bpm: track.bpm_at(track.seconds),
-        tracked_bpm: 0.0,
-        worst_tempo_error: 0.0,
-        octave_frames: 0,
-        worst_phase_ms: 0.0,
-        mean_phase_ms: 0.0,
-        bias_ms: 0.0,
-        bar_frames: 0,
-        frames: 0,
-        locked_frames: 0,
-        first_lock_s: None,
-        locked_since_s: None,
-        tracker_time: Duration::ZERO,
-        audio_seconds: mono.len() as f64 / rate,
-    };
-    let mut phase_sum = 0.0;
-    let mut signed_sum = 0.0;
-    let per_bar = f64::from(track.beats_per_bar.max(1));
-    let mut phase_frames = 0;
+    let mut tracker = new_tracker(rate);
+    let mut e = Evaluation::empty(track.bpm_at(track.seconds), mono.len() as f64 / rate);
+    let mut sums = PhaseSums { per_bar: f64::from(track.beats_per_bar.max(1)), ..PhaseSums::default() };
     let mut clock = 0usize;
     for chunk in mono.chunks(block.max(1)) {
         let started = Instant::now();
         tracker.process(chunk);
         e.tracker_time += started.elapsed();
         clock += chunk.len();
-        let r = tracker.reading();
+        let r = tracker.observe(clock as f64);
         let t = clock as f64 / rate;
-        if r.locked && e.first_lock_s.is_none() {
-            e.first_lock_s = Some(t);
-        }
-        match (r.locked, e.locked_since_s) {
-            (true, None) => e.locked_since_s = Some(t),
-            (false, Some(_)) => e.locked_since_s = None,
-            _ => {}
-        }
+        e.follow_lock(r.locked, t);
         if t < judge_from_s {
             continue;
         }
         let Some((truth, period)) = ClickTrack::beat_position(&beats, t) else { continue };
-        e.frames += 1;
-        e.locked_frames += usize::from(r.locked);
-        e.tracked_bpm = r.tempo;
+        e.judge(&r, truth, period, &mut sums);
+    }
+    e.mean_phase_ms = sums.mean(sums.phase);
+    e.bias_ms = sums.mean(sums.signed);
+    e
+}
+
+/// Running sums of the phase errors over the judged frames that have one, and the bar length
+/// (in beats) the bar phase is judged against.
+#[derive(Debug, Default)]
+struct PhaseSums {
+    per_bar: f64,
+    phase: f64,
+    signed: f64,
+    frames: usize,
+}
+
+impl PhaseSums {
+    fn mean(&self, sum: f64) -> f64 {
+        if self.frames > 0 {
+            sum / self.frames as f64
+        } else {
+            f64::NAN
+        }
+    }
+}
+
+impl Evaluation {
+    fn empty(true_bpm: f64, audio_seconds: f64) -> Self {
+        Evaluation {
+            true_bpm,
+            tracked_bpm: 0.0,
+            worst_tempo_error: 0.0,
+            octave_frames: 0,
+            worst_phase_ms: 0.0,
+            mean_phase_ms: 0.0,
+            bias_ms: 0.0,
+            bar_frames: 0,
+            frames: 0,
+            locked_frames: 0,
+            first_lock_s: None,
+            locked_since_s: None,
+            tracker_time: Duration::ZERO,
+            audio_seconds,
+        }
+    }
+
+    /// Notes when the tracker first locked and when its current lock started, at `t` seconds.
+    fn follow_lock(&mut self, locked: bool, t: f64) {
+        if locked && self.first_lock_s.is_none() {
+            self.first_lock_s = Some(t);
+        }
+        match (locked, self.locked_since_s) {
+            (true, None) => self.locked_since_s = Some(t),
+            (false, Some(_)) => self.locked_since_s = None,
+            _ => {}
+        }
+    }
+
+    /// Judges one frame against the true beat position `truth` and beat `period` (seconds).
+    fn judge(&mut self, r: &Observation, truth: f64, period: f64, sums: &mut PhaseSums) {
+        self.frames += 1;
+        self.locked_frames += usize::from(r.locked);
+        self.tracked_bpm = r.tempo;
         let true_bpm = 60.0 / period;
         let ratio = r.tempo / true_bpm;
         let folded = [ratio, ratio * 2.0, ratio / 2.0]
             .into_iter()
             .map(|x| (x - 1.0).abs())
             .fold(f64::INFINITY, f64::min);
-        e.worst_tempo_error = e.worst_tempo_error.max(folded);
+        self.worst_tempo_error = self.worst_tempo_error.max(folded);
         if (ratio - 1.0).abs() > folded + 1e-12 {
-            e.octave_frames += 1;
-            continue;
+            self.octave_frames += 1;
+            return;
         }
-        let Some(tracked) = r.beats_at(clock as f64) else {
-            e.worst_phase_ms = f64::INFINITY;
-            continue;
+        let Some(tracked) = r.beats else {
+            self.worst_phase_ms = f64::INFINITY;
+            return;
         };
         let d = tracked - truth;
         let signed = (d.round() - d) * period * 1000.0;
         let ms = signed.abs();
-        e.worst_phase_ms = e.worst_phase_ms.max(ms);
-        phase_sum += ms;
-        signed_sum += signed;
-        if let Some(point) = r.at(clock as f64) {
-            let true_bar = (truth / per_bar).rem_euclid(1.0);
-            let off = (point.bar_phase - true_bar).rem_euclid(1.0);
-            if off.min(1.0 - off) * per_bar < 0.5 {
-                e.bar_frames += 1;
+        self.worst_phase_ms = self.worst_phase_ms.max(ms);
+        sums.phase += ms;
+        sums.signed += signed;
+        if let Some(bar_phase) = r.bar_phase {
+            let true_bar = (truth / sums.per_bar).rem_euclid(1.0);
+            let off = (bar_phase - true_bar).rem_euclid(1.0);
+            if off.min(1.0 - off) * sums.per_bar < 0.5 {
+                self.bar_frames += 1;
             }
         }
-        phase_frames += 1;
+        sums.frames += 1;
     }
-    e.mean_phase_ms = if phase_frames > 0 { phase_sum / phase_frames as f64 } else { f64::NAN };
-    e.bias_ms = if phase_frames > 0 { signed_sum / phase_frames as f64 } else { f64::NAN };
-    e
 }
 
 /// The synthetic set the tests and the benchmark use: `(name, track, judged from)`.
