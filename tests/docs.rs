@@ -1,4 +1,4 @@
-//! The reference tables in the docs must match the code's tables (rust/schema.rs).
+//! The reference tables in the docs must match the code's tables (rust/schema/).
 
 use std::path::Path;
 
@@ -22,6 +22,6 @@ fn docs_match_the_schema() {
     }
     assert!(
         stale.is_empty(),
-        "{stale:?} drifted from rust/schema.rs; regenerate with `TD_SPOTIFY_BLESS=1 cargo test --test it -- docs::`"
+        "{stale:?} drifted from rust/schema/; regenerate with `TD_SPOTIFY_BLESS=1 cargo test --test it -- docs::`"
     );
 }

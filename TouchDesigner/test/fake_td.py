@@ -5,7 +5,7 @@ an operator type or parameter not in td_operators.json (each listed with its doc
 a menu token not in the parameter's menu, a value of the wrong kind, a wire to an input the type
 does not have, an attribute an OP does not have. The plugin's own parameters, channels and DAT rows
 come from the generated tables in TouchDesigner/README.md, which tests/docs.rs keeps equal to
-rust/schema.rs.
+rust/schema/.
 
 After a script ran, `Network.evaluate()` evaluates every parameter expression as TouchDesigner
 would, with CHOP channels as numbers and DAT cells as `Cell` objects (which, like TouchDesigner's,
