@@ -66,33 +66,17 @@ def place(node, x, y):
     return node
 
 
-def build():
-    chop_type = custom_type('CHOP')
-    dat_type = custom_type('DAT')
-    path = None
-    if chop_type is None or dat_type is None:
-        path = find_plugin_file()
-        if not path:
-            print('td-spotify: no plugin file chosen, nothing built. Set PLUGIN at the top of '
-                  'this script, or put the plugin in a Plugins folder and restart TouchDesigner.')
-            return None
-
-    root = me.parent()
-    old = root.op(NAME)
-    if old is not None:
-        old.destroy()
-    demo = root.create(containerCOMP, NAME)
-    demo.par.w = WIDTH
-    demo.par.h = HEIGHT
-
-    # The plugin: channels and rows. A Custom OP needs no path; a CPlusPlus OP does.
+def add_plugin(demo, chop_type, dat_type, path):
+    """The plugin: channels and rows. A Custom OP needs no path; a CPlusPlus OP does."""
     spotify = place(demo.create(chop_type or cplusplusCHOP, 'spotify1'), 0, 0)
     now = place(demo.create(dat_type or cplusplusDAT, 'now_playing'), 0, -300)
     for node, custom in ((spotify, chop_type), (now, dat_type)):
         if custom is None:
             node.par.plugin = path
 
-    # Progress bar along the bottom (fraction units: 0 is the centre, -0.5 the left edge).
+
+def add_progress_bar(demo):
+    """Progress bar along the bottom (fraction units: 0 is the centre, -0.5 the left edge)."""
     bar = place(demo.create(rectangleTOP, 'progress_bar'), 800, 0)
     top_size(bar)
     bar.par.sizeunit = 'fraction'
@@ -101,8 +85,11 @@ def build():
     bar.par.centery = -0.45
     bar.par.sizex.expr = "op('spotify1')['progress']"
     bar.par.centerx.expr = "op('spotify1')['progress'] / 2 - 0.5"
+    return bar
 
-    # Beat flash: `beat` is 1 for one cook per beat; the Lag CHOP rises at once, falls in 0.3 s.
+
+def add_beat_flash(demo):
+    """Beat flash: `beat` is 1 for one cook per beat; the Lag CHOP rises at once, falls in 0.3 s."""
     select = place(demo.create(selectCHOP, 'beat_select'), 200, 200)
     select.par.chop = 'spotify1'
     select.par.channames = 'beat'
@@ -118,8 +105,11 @@ def build():
     flash.par.colorg = 1
     flash.par.colorb = 1
     flash.par.alpha.expr = "op('beat_flash')['beat'] * 0.35"
+    return flash
 
-    # Title and artists: a DAT cell is a Cell object; its text is .val.
+
+def add_title(demo):
+    """Title and artists: a DAT cell is a Cell object; its text is .val."""
     title = place(demo.create(textTOP, 'title'), 800, -150)
     top_size(title)
     title.par.fontsizex = 48
@@ -127,26 +117,34 @@ def build():
     title.par.aligny = 'top'
     title.par.text.expr = ("op('now_playing')['name', 'value'].val + '\\n' + "
                            "op('now_playing')['artists', 'value'].val")
+    return title
 
-    # Album art (the largest cover; empty while nothing plays), fitted to the frame.
+
+def add_album_art(demo):
+    """Album art (the largest cover; empty while nothing plays), fitted to the frame."""
     art = place(demo.create(moviefileinTOP, 'album_art'), 600, -300)
     art.par.file.expr = "op('now_playing')['album_art_url', 'value'].val"
     art_fit = place(demo.create(fitTOP, 'album_art_fit'), 800, -300)
     art_fit.inputConnectors[0].connect(art)
     art_fit.par.fit = 'fitbest'
     top_size(art_fit)
+    return art_fit
 
-    # Everything over the album art; the container shows it, so it is always pulled.
+
+def add_show(demo, layers):
+    """Everything over the album art; the container shows it, so it is always pulled."""
     show = place(demo.create(compositeTOP, 'show'), 1000, -75)
     top_size(show)
     show.par.operand = 'over'
-    for i, layer in enumerate((title, flash, bar, art_fit)):
+    for i, layer in enumerate(layers):
         show.inputConnectors[i].connect(layer)
     out = place(demo.create(outTOP, 'out1'), 1000, -225)
     out.inputConnectors[0].connect(show)
     demo.par.top = 'out1'
 
-    # Tap: a button in the panel, and the T key. Both pulse the plugin's Tap parameter.
+
+def add_tap(demo):
+    """Tap: a button in the panel, and the T key. Both pulse the plugin's Tap parameter."""
     button = place(demo.create(buttonCOMP, 'tap'), 0, -500)
     button.par.buttontype = 'momentary'
     button.par.x = 20
@@ -169,11 +167,38 @@ def build():
                    "    op('spotify1').par.Tap.pulse()\n"
                    '    return\n')
 
+
+def build():
+    chop_type = custom_type('CHOP')
+    dat_type = custom_type('DAT')
+    path = None
+    if chop_type is None or dat_type is None:
+        path = find_plugin_file()
+        if not path:
+            print('td-spotify: no plugin file chosen, nothing built. Set PLUGIN at the top of '
+                  'this script, or put the plugin in a Plugins folder and restart TouchDesigner.')
+            return None
+
+    root = me.parent()
+    old = root.op(NAME)
+    if old is not None:
+        old.destroy()
+    demo = root.create(containerCOMP, NAME)
+    demo.par.w = WIDTH
+    demo.par.h = HEIGHT
+
+    add_plugin(demo, chop_type, dat_type, path)
+    bar = add_progress_bar(demo)
+    flash = add_beat_flash(demo)
+    title = add_title(demo)
+    art_fit = add_album_art(demo)
+    add_show(demo, (title, flash, bar, art_fit))
+    add_tap(demo)
+
     demo.viewer = True
     how = 'Custom OP' if path is None else 'Plugin Path ' + path
     print('td-spotify: built', demo.path, '(' + how + '). Its viewer shows the show; set '
           'spotify1 Source to Spotify to follow your account.')
     return demo
-
 
 build()
