@@ -1,6 +1,6 @@
 //! The operators and their parameters across the ABI: descriptions for `Fill*PluginInfo` and
-//! `setupParameters`, and their values each
-//! cook, compared with the values in force so an unchanged cook does no string work.
+//! `setupParameters`, and their values each cook, compared with the values in force so an
+//! unchanged cook does no string work.
 
 use std::ffi::c_char;
 

@@ -1,7 +1,8 @@
 //! One operator's view of the engine: its parameters, its pinned snapshot, its edges.
 //!
-//! Host-independent safe Rust: [`crate::ffi`] wraps it for C, and the tests drive it directly. Everything called per cook ([`Operator::cook`] and the
-//! readers) must not allocate or lock, except when a parameter actually changed.
+//! Host-independent safe Rust: [`crate::ffi`] wraps it for C, and the tests drive it directly.
+//! Everything called per cook ([`Operator::cook`] and the readers) must not allocate or lock,
+//! except when a parameter actually changed.
 
 #![deny(unsafe_code)]
 
