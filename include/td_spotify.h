@@ -20,11 +20,6 @@
 // Upper bound of [`td_spotify_channel_count`], for callers' stack buffers.
 #define TDS_MAX_CHANNELS 64
 
-// The most visitors in line (a crowd at an installation, not a DoS of the store).
-#define MAX_VISITORS 256
-
-#define Queue_VERSION 1
-
 // Outcome of a call.
 typedef enum TdsResult {
   TDS_RESULT_OK = 0,
@@ -297,8 +292,6 @@ enum TdsResult td_spotify_set_param_number(struct TdsInstance *instance,
 enum TdsResult td_spotify_set_param_string(struct TdsInstance *instance,
                                            uint32_t index,
                                            const char *value);
-
-extern int32_t strncmp(const char *a, const char *b, size_t n);
 
 // Sets every parameter of one cook in one call, each value compared with the one in force, so
 // an unchanged cook costs a comparison per parameter: no string is measured, copied or

@@ -24,3 +24,33 @@ fn committed_header_matches_cbindgen() {
          regenerate it with `TD_SPOTIFY_BLESS=1 cargo test --test it -- header::` and commit it"
     );
 }
+
+/// Everything the header declares is the ABI's, under its prefixes: a crate constant that
+/// leaked in (cbindgen exports every `pub const`) would be a C name we must keep forever.
+#[test]
+fn the_header_declares_only_the_abi() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("include/td_spotify.h");
+    let header = std::fs::read_to_string(path).expect("read include/td_spotify.h");
+    let ours =
+        |name: &str| name.starts_with("TDS_") || name.starts_with("Tds") || name.starts_with("td_spotify_");
+    let mut strays = Vec::new();
+    for line in header.lines().filter(|l| !l.starts_with("//") && !l.starts_with(' ')) {
+        let name = match line.split_once('(') {
+            // A function: the identifier right before its parameter list.
+            Some((head, _)) if !line.starts_with('#') => head.rsplit([' ', '*']).next().unwrap_or(""),
+            _ => ["#define ", "typedef struct ", "typedef enum ", "enum ", "struct "]
+                .iter()
+                .find_map(|p| line.strip_prefix(p))
+                .and_then(|rest| rest.split_whitespace().next())
+                .unwrap_or(""),
+        };
+        if !name.is_empty() && name != "TD_SPOTIFY_H" && !ours(name) {
+            strays.push(line.to_owned());
+        }
+    }
+    assert!(
+        strays.is_empty(),
+        "names outside the ABI's prefixes in include/td_spotify.h:\n{}",
+        strays.join("\n")
+    );
+}

@@ -188,6 +188,9 @@ pub struct TdsParamBlock {
     pub text_count: u32,
 }
 
+// The doc line below is an annotation that keeps libc's function out of include/td_spotify.h.
+#[allow(unused_doc_comments)]
+/// cbindgen:ignore
 extern "C" {
     // The C library's, in every C runtime TouchDesigner loads (vectorised, and stops at the first
     // difference or NUL, so it never reads past either string).

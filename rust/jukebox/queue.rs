@@ -131,7 +131,7 @@ pub enum Event {
 /// Departures kept for the page; older ones are forgotten.
 const MAX_DEPARTURES: usize = 32;
 /// The most visitors in line (a crowd at an installation, not a DoS of the store).
-pub const MAX_VISITORS: usize = 256;
+pub(crate) const MAX_VISITORS: usize = 256;
 
 /// Note for a visitor Spotify refused with 403 in Development Mode.
 pub const NOTE_NOT_ALLOWLISTED: &str = "Spotify refused this account (403): ask the operator to add your \
@@ -161,7 +161,7 @@ pub struct Queue {
 }
 
 impl Queue {
-    pub const VERSION: u32 = 1;
+    pub(crate) const VERSION: u32 = 1;
 
     pub fn new() -> Queue {
         Queue { version: Queue::VERSION, ..Queue::default() }
