@@ -64,21 +64,8 @@ const RATE: f64 = 48_000.0;
 /// One TouchDesigner frame of audio at 60 fps.
 const BLOCK: usize = 800;
 
-impl Tracks for Tracker {
-    fn process(&mut self, samples: &[f32]) {
-        Tracker::process(self, samples);
-    }
-
-    fn observe(&self, clock: f64) -> Observation {
-        let r = self.reading();
-        Observation {
-            locked: r.locked,
-            tempo: r.tempo,
-            beats: r.beats_at(clock),
-            bar_phase: r.at(clock).map(|point| point.bar_phase),
-        }
-    }
-}
+#[path = "../../rust/engine/tempo/tracker/tracks.rs"]
+mod tracks;
 
 fn main() {
     cost();

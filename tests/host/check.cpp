@@ -193,12 +193,7 @@ int run_check(const char* lib, const char* exp_path) {
     p.close();
     check_load_unload_cycles(lib, threads0, fds0);
 
-    if (!g_failures.empty()) {
-        fprintf(stderr, "%zu check(s) failed\n", g_failures.size());
-        return 1;
-    }
-    note("all checks passed");
-    return 0;
+    return verdict();
 }
 
 }  // namespace host

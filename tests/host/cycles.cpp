@@ -98,12 +98,7 @@ int run_cycles(const char* lib, int creates, int loads) {
     p.close();
 
     load_unload_cycles(lib, loads, threads0, fds0);
-    if (!g_failures.empty()) {
-        fprintf(stderr, "%zu check(s) failed\n", g_failures.size());
-        return 1;
-    }
-    note("all checks passed");
-    return 0;
+    return verdict();
 }
 
 }  // namespace host

@@ -142,12 +142,7 @@ int run_lifecycle(const char* lib, const char* exp_path, int port) {
         dlclose(still);
     }
     CHECK(!still, "the library stayed mapped after dlclose");
-    if (!g_failures.empty()) {
-        fprintf(stderr, "%zu check(s) failed\n", g_failures.size());
-        return 1;
-    }
-    note("all checks passed");
-    return 0;
+    return verdict();
 }
 
 }  // namespace host

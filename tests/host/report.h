@@ -50,6 +50,16 @@ inline void note(const char* fmt, ...) {
     fflush(stdout);
 }
 
+// How a scenario ends: its exit status, with the failures counted or "all checks passed".
+inline int verdict() {
+    if (!g_failures.empty()) {
+        fprintf(stderr, "%zu check(s) failed\n", g_failures.size());
+        return 1;
+    }
+    note("all checks passed");
+    return 0;
+}
+
 inline int count_dir(const char* path) {
     DIR* d = opendir(path);
     if (!d) {

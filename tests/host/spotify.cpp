@@ -203,12 +203,7 @@ int run_spotify(const char* lib, const char* exp_path, int chops) {
     CHECK(thread_count() == threads0, "%d threads after the operators were destroyed, %d before", thread_count(),
           threads0);
     p.close();
-    if (!g_failures.empty()) {
-        fprintf(stderr, "%zu check(s) failed\n", g_failures.size());
-        return 1;
-    }
-    note("all checks passed");
-    return 0;
+    return verdict();
 }
 
 }  // namespace host

@@ -3,21 +3,8 @@
 use super::*;
 use crate::engine::tempo::synth::{evaluate, test_set, ClickTrack, Observation, Tracks};
 
-impl Tracks for Tracker {
-    fn process(&mut self, samples: &[f32]) {
-        Tracker::process(self, samples);
-    }
-
-    fn observe(&self, clock: f64) -> Observation {
-        let r = self.reading();
-        Observation {
-            locked: r.locked,
-            tempo: r.tempo,
-            beats: r.beats_at(clock),
-            bar_phase: r.at(clock).map(|point| point.bar_phase),
-        }
-    }
-}
+#[path = "tracks.rs"]
+mod tracks;
 
 /// One TouchDesigner frame of 48 kHz audio at 60 fps.
 const BLOCK: usize = 800;
