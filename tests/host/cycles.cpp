@@ -35,10 +35,7 @@ void load_unload_cycles(const char* lib, int loads, int threads0, int fds0) {
         // stopping; one still ending keeps the library mapped until a later dlclose.
         settle(threads0, fds0);
         q.close();
-        void* still = dlopen(lib, RTLD_NOW | RTLD_NOLOAD);
-        if (still) {
-            dlclose(still);
-        } else {
+        if (!still_mapped(lib)) {
             ++unloaded;
         }
         if (i == loads / 2) {

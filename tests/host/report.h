@@ -3,6 +3,7 @@
 #define TDS_HOST_REPORT_H
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <time.h>
@@ -48,6 +49,16 @@ inline void note(const char* fmt, ...) {
     va_end(ap);
     printf("\n");
     fflush(stdout);
+}
+
+// Whether `lib` is still mapped (after the host's last dlclose of it): asks without loading it,
+// and lets go of the handle that asking took.
+inline bool still_mapped(const char* lib) {
+    void* handle = dlopen(lib, RTLD_NOW | RTLD_NOLOAD);
+    if (handle) {
+        dlclose(handle);
+    }
+    return handle != nullptr;
 }
 
 // How a scenario ends: its exit status, with the failures counted or "all checks passed".
