@@ -36,7 +36,7 @@ public:
     }
 
     void execute(CHOP_Output* output, const OP_Inputs* inputs, void*) override {
-        op_.push_parameters(inputs);
+        op_.read_parameters(inputs);
         push_audio(inputs);
         op_.cook();
         if (!output || !output->channels) {

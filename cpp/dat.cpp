@@ -18,7 +18,7 @@ public:
     }
 
     void execute(DAT_Output* output, const OP_Inputs* inputs, void*) override {
-        op_.push_parameters(inputs);
+        op_.read_parameters(inputs);
         op_.cook();
         if (!output) {
             return;

@@ -76,40 +76,40 @@ void describe_operator(OP_CustomOPInfo& info, uint32_t family) {
     info.cookOnStart = true;
 }
 
-Operator::Operator(uint32_t family) : family_(family), instance_(td_spotify_instance_new(family)) {
+namespace {
+
+// The getters the library calls during a cook (td_spotify_read_params): TouchDesigner's own,
+// on the OP_Inputs of that cook. TouchDesigner does not throw from them.
+int32_t get_int(const void* inputs, const char* name) noexcept {
+    return static_cast<const OP_Inputs*>(inputs)->getParInt(name, 0);
+}
+
+double get_double(const void* inputs, const char* name) noexcept {
+    return static_cast<const OP_Inputs*>(inputs)->getParDouble(name, 0);
+}
+
+const char* get_string(const void* inputs, const char* name) noexcept {
+    return static_cast<const OP_Inputs*>(inputs)->getParString(name);
+}
+
+const char* get_file_path(const void* inputs, const char* name) noexcept {
+    return static_cast<const OP_Inputs*>(inputs)->getParFilePath(name);
+}
+
+}  // namespace
+
+Operator::Operator(uint32_t family)
+    : family_(family),
+      instance_(td_spotify_instance_new(family)),
+      reader_{nullptr, get_int, get_double, get_string, get_file_path} {
     text_[0] = '\0';
     const uint32_t count = td_spotify_param_count();
     for (uint32_t i = 0; i < count && params_count_ < kMaxParams; ++i) {
         TdsParamInfo p;
         if (td_spotify_param_info(i, &p) == TDS_RESULT_OK && (p.families & family_) != 0) {
             params_[params_count_++] = Param{i, p};
-            Getter getter;
-            switch (p.kind) {
-                case TDS_PARAM_KIND_TOGGLE:
-                case TDS_PARAM_KIND_INT: getter = kInt; break;
-                case TDS_PARAM_KIND_FLOAT: getter = kDouble; break;
-                case TDS_PARAM_KIND_MENU:    // the token, which is what .toe files and scripts use
-                case TDS_PARAM_KIND_STRING: getter = kString; break;
-                case TDS_PARAM_KIND_FOLDER: getter = kFilePath; break;  // resolved by TD
-                default: continue;  // pulses arrive through pulsePressed
-            }
-            indices_[getter][counts_[getter]] = i;
-            names_[getter][counts_[getter]++] = p.name;
         }
     }
-    // The indices in the order the cook's loops read the values: ints, doubles, strings, folders.
-    uint32_t numbers = 0, texts = 0;
-    for (uint32_t g = 0; g < kGetters; ++g) {
-        for (uint32_t k = 0; k < counts_[g]; ++k) {
-            const uint32_t index = indices_[g][k];
-            if (g == kInt || g == kDouble) {
-                number_index_[numbers++] = index;
-            } else {
-                text_index_[texts++] = index;
-            }
-        }
-    }
-    block_ = TdsParamBlock{number_index_, numbers_, numbers, text_index_, texts_, texts};
 }
 
 Operator::~Operator() { td_spotify_instance_free(instance_); }
@@ -144,28 +144,12 @@ void Operator::setup_parameters(OP_ParameterManager* manager) const {
     }
 }
 
-void Operator::push_parameters(const OP_Inputs* inputs) {
+void Operator::read_parameters(const OP_Inputs* inputs) {
     if (!inputs) {
         return;
     }
-    // One pass: ask TouchDesigner for each value, hand them all over in one call. The library
-    // compares each with the value in force, so an unchanged cook does no string work.
-    double* number = numbers_;
-    for (uint32_t k = 0; k < counts_[kInt]; ++k) {
-        *number++ = inputs->getParInt(names_[kInt][k], 0);
-    }
-    for (uint32_t k = 0; k < counts_[kDouble]; ++k) {
-        *number++ = inputs->getParDouble(names_[kDouble][k], 0);
-    }
-    // A text parameter TouchDesigner does not answer (null) keeps its value.
-    const char** text = texts_;
-    for (uint32_t k = 0; k < counts_[kString]; ++k) {
-        *text++ = inputs->getParString(names_[kString][k]);
-    }
-    for (uint32_t k = 0; k < counts_[kFilePath]; ++k) {
-        *text++ = inputs->getParFilePath(names_[kFilePath][k]);
-    }
-    td_spotify_set_params(instance_, &block_);
+    reader_.inputs = inputs;
+    td_spotify_read_params(instance_, &reader_);
 }
 
 void Operator::cook() const { td_spotify_cook(instance_); }

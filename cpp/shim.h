@@ -50,8 +50,8 @@ public:
 
     // Appends this family's parameters, in table order.
     void setup_parameters(TD::OP_ParameterManager* manager) const;
-    // Pushes every parameter's current value to the engine. Cheap when nothing changed.
-    void push_parameters(const TD::OP_Inputs* inputs);
+    // Lets the library read the parameters it needs this cook. Cheap when nothing changed.
+    void read_parameters(const TD::OP_Inputs* inputs);
     // Applies parameters and pins this cook's snapshot.
     void cook() const;
 
@@ -77,18 +77,8 @@ private:
     TdsInstance* instance_;
     Param params_[kMaxParams];  // this family's parameters, in table order
     uint32_t params_count_ = 0;
-    // What a cook reads: the parameters that have a value (not pulses), grouped by the getter
-    // that reads them, so the per-cook loops are straight calls into TouchDesigner. Cooks write
-    // the values in place and hand `block_` over in one call.
-    enum Getter : uint8_t { kInt, kDouble, kString, kFilePath, kGetters };
-    const char* names_[kGetters][kMaxParams];
-    uint32_t indices_[kGetters][kMaxParams];
-    uint32_t counts_[kGetters] = {};
-    uint32_t number_index_[kMaxParams];
-    double numbers_[kMaxParams];
-    uint32_t text_index_[kMaxParams];
-    const char* texts_[kMaxParams];
-    TdsParamBlock block_{};
+    // How the library asks TouchDesigner for values; `inputs` is filled in per cook.
+    TdsParamReader reader_{};
     char text_[1024];
 };
 

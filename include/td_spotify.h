@@ -97,21 +97,20 @@ typedef struct TdsParamInfo {
   uint32_t menu_count;
 } TdsParamInfo;
 
-// Every parameter value of one cook, as the host read them: numbers (toggles, ints, floats) in
-// one array, texts (strings, menu tokens, folders) in another, each with the parameter indices
-// ([`td_spotify_param_info`]) they belong to. The shim fills it in place every cook.
-typedef struct TdsParamBlock {
-  // `number_count` parameter indices.
-  const uint32_t *number_index;
-  // `number_count` values, in `number_index` order.
-  const double *numbers;
-  uint32_t number_count;
-  // `text_count` parameter indices.
-  const uint32_t *text_index;
-  // `text_count` NUL-terminated values; a null entry keeps the value in force.
-  const char *const *texts;
-  uint32_t text_count;
-} TdsParamBlock;
+// How the library reads TouchDesigner's parameters during a cook: the host's `OP_Inputs`
+// (opaque here) and one function per getter, each called as `get(inputs, name)` for index 0.
+// The library decides which parameters a cook needs (see [`td_spotify_read_params`]).
+typedef struct TdsParamReader {
+  const void *inputs;
+  // `getParInt`: toggles, integers and menus (the item index).
+  int32_t (*get_int)(const void *inputs, const char *name);
+  // `getParDouble`: floats.
+  double (*get_double)(const void *inputs, const char *name);
+  // `getParString`: strings. Null keeps the value in force.
+  const char *(*get_string)(const void *inputs, const char *name);
+  // `getParFilePath`: folders, resolved by the host. Null keeps the value in force.
+  const char *(*get_file_path)(const void *inputs, const char *name);
+} TdsParamReader;
 
 #ifdef __cplusplus
 extern "C" {
@@ -293,17 +292,17 @@ enum TdsResult td_spotify_set_param_string(struct TdsInstance *instance,
                                            uint32_t index,
                                            const char *value);
 
-// Sets every parameter of one cook in one call, each value compared with the one in force, so
-// an unchanged cook costs a comparison per parameter: no string is measured, copied or
-// validated unless it changed. Does what [`td_spotify_set_param_number`] /
-// [`td_spotify_set_param_string`] do per value; returns the first error (a bad value is skipped,
-// the others are still set).
+// Reads this cook's parameters through `reader`: those that can change what the operator does
+// now (a page not in use is skipped; a parameter that comes into use is read in the same cook),
+// each compared with the value in force, so an unchanged cook does no string work and no
+// allocation. A text that is not UTF-8 keeps the value in force and the call returns
+// `InvalidUtf8` (the other parameters are still read).
 //
 // # Safety
-// `instance` must be null or live; `block` null or valid, its arrays valid for their counts,
-// each text null or NUL-terminated.
-enum TdsResult td_spotify_set_params(struct TdsInstance *instance,
-                                     const struct TdsParamBlock *block);
+// `instance` must be null or live; `reader` null or valid, each getter callable with its
+// `inputs` for the whole call and returning null or a NUL-terminated string.
+enum TdsResult td_spotify_read_params(struct TdsInstance *instance,
+                                      const struct TdsParamReader *reader);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -2,7 +2,8 @@
 //! functions, raw pointers in, results and copies out. The dlopen host (`tests/plugin.rs`) does
 //! the same through the real shared library and the C++ shim.
 
-use std::ffi::{c_char, CStr};
+use std::cell::RefCell;
+use std::ffi::{c_char, c_void, CStr};
 
 use td_spotify::ffi::api_version::{td_spotify_api_version, TdsApiVersion};
 use td_spotify::ffi::*;
@@ -32,19 +33,61 @@ fn bad_strings_are_refused() {
     }
 }
 
-fn block(
-    number_index: &[u32],
-    numbers: &[f64],
-    text_index: &[u32],
-    texts: &[*const c_char],
-) -> TdsParamBlock {
-    TdsParamBlock {
-        number_index: number_index.as_ptr(),
-        numbers: numbers.as_ptr(),
-        number_count: numbers.len() as u32,
-        text_index: text_index.as_ptr(),
-        texts: texts.as_ptr(),
-        text_count: texts.len() as u32,
+/// What a host holds for one cook: each parameter's number (a menu's item index) or text, and
+/// the names the library asked for.
+#[derive(Default)]
+struct Host {
+    numbers: Vec<(&'static str, f64)>,
+    texts: Vec<(&'static str, *const c_char)>,
+    asked: RefCell<Vec<String>>,
+}
+
+impl Host {
+    /// # Safety
+    /// `inputs` is a live `Host`, `name` NUL-terminated.
+    unsafe fn of<'a>(inputs: *const c_void, name: *const c_char) -> (&'a Host, String) {
+        // SAFETY: per this function's contract.
+        let (host, name) = unsafe { (&*inputs.cast::<Host>(), CStr::from_ptr(name)) };
+        let name = name.to_str().unwrap().to_owned();
+        host.asked.borrow_mut().push(name.clone());
+        (host, name)
+    }
+
+    fn number(&self, name: &str) -> f64 {
+        self.numbers.iter().find(|(n, _)| *n == name).map_or(0.0, |(_, v)| *v)
+    }
+
+    fn text(&self, name: &str) -> *const c_char {
+        self.texts.iter().find(|(n, _)| *n == name).map_or(c"".as_ptr(), |(_, t)| *t)
+    }
+
+    fn reader(&self) -> TdsParamReader {
+        unsafe extern "C" fn int(inputs: *const c_void, name: *const c_char) -> i32 {
+            // SAFETY: the library passes back our `inputs` and a parameter name.
+            let (host, name) = unsafe { Host::of(inputs, name) };
+            host.number(&name) as i32
+        }
+        unsafe extern "C" fn double(inputs: *const c_void, name: *const c_char) -> f64 {
+            // SAFETY: as above.
+            let (host, name) = unsafe { Host::of(inputs, name) };
+            host.number(&name)
+        }
+        unsafe extern "C" fn text(inputs: *const c_void, name: *const c_char) -> *const c_char {
+            // SAFETY: as above.
+            let (host, name) = unsafe { Host::of(inputs, name) };
+            host.text(&name)
+        }
+        TdsParamReader {
+            inputs: std::ptr::from_ref(self).cast(),
+            get_int: Some(int),
+            get_double: Some(double),
+            get_string: Some(text),
+            get_file_path: Some(text),
+        }
+    }
+
+    fn take_asked(&self) -> Vec<String> {
+        std::mem::take(&mut *self.asked.borrow_mut())
     }
 }
 
@@ -65,36 +108,46 @@ unsafe fn cooked(inst: *mut TdsInstance) -> (bool, u32) {
 }
 
 #[test]
-fn set_params_sets_what_changed_and_reports_the_first_error() {
+fn a_cook_reads_the_parameters_in_use_and_reports_a_bad_text() {
     let inst = td_spotify_instance_new(TDS_FAMILY_DAT);
     let bad = [0xFFu8 as c_char, 0];
-    let numbers_at = [Param::Active as u32, 9999];
-    let texts_at = [Param::Clientid as u32, Param::Mode as u32, Param::Tokencache as u32];
-    let texts = [bad.as_ptr(), c"queue".as_ptr(), std::ptr::null()];
+    let queue_item = Param::Mode.spec().menu.iter().position(|m| m.name == c"queue").unwrap();
+    let mut host = Host {
+        numbers: vec![("Active", 0.0), ("Mode", queue_item as f64)],
+        texts: vec![("Clientid", bad.as_ptr()), ("Tokencache", std::ptr::null())],
+        ..Host::default()
+    };
     let queue = QUEUE_COLUMNS.len() as u32;
-    // SAFETY: `inst` is live; every array holds the count given, texts NUL-terminated or null.
+    // SAFETY: `inst` is live; the reader's getters serve `host`, which outlives every call.
     unsafe {
-        let first = block(&numbers_at, &[0.0, 1.0], &texts_at, &texts);
-        assert_eq!(td_spotify_set_params(inst, &first), TdsResult::OutOfRange);
-        assert_eq!(cooked(inst), (true, queue), "Active off, Mode queue");
-        // The same values again change nothing and cost no string work.
-        let again = block(&numbers_at[..1], &[0.0], &texts_at[1..2], &texts[1..2]);
-        assert_eq!(td_spotify_set_params(inst, &again), TdsResult::Ok);
-        assert_eq!(td_spotify_set_params(inst, &again), TdsResult::Ok);
-        // A value set one by one in between is not mistaken for the block's.
-        assert_eq!(td_spotify_set_param_number(inst, Param::Active as u32, 1.0), TdsResult::Ok);
-        assert_eq!(td_spotify_set_params(inst, &again), TdsResult::Ok);
-        assert_eq!(cooked(inst), (true, queue), "the block's Active off wins");
-        let invalid_utf8 = block(&[], &[], &texts_at[..1], &texts[..1]);
-        assert_eq!(td_spotify_set_params(inst, &invalid_utf8), TdsResult::InvalidUtf8);
-        let empty = block(&[], &[], &[], &[]);
-        assert_eq!(td_spotify_set_params(inst, &empty), TdsResult::Ok);
-        assert_eq!(td_spotify_set_params(inst, std::ptr::null()), TdsResult::NullArgument);
-        let dangling = TdsParamBlock { numbers: std::ptr::null(), ..empty };
-        assert_eq!(
-            td_spotify_set_params(inst, &TdsParamBlock { number_count: 1, ..dangling }),
-            TdsResult::NullArgument
-        );
+        assert_eq!(td_spotify_read_params(inst, &host.reader()), TdsResult::Ok);
+        assert_eq!(cooked(inst), (true, queue), "Active off, Mode queue (a menu read as its index)");
+        let asked = host.take_asked();
+        for unused in ["Clientid", "Port", "Pollinterval", "Tokencache", "Turnlength", "Redisurl"] {
+            assert!(
+                !asked.iter().any(|a| a == unused),
+                "{unused} read while its page is not in use: {asked:?}"
+            );
+        }
+        assert!(asked.iter().any(|a| a == "Simseed"), "the simulator's page is in use: {asked:?}");
+
+        // Source turns to Spotify: its parameters are read in the same cook. The client ID is
+        // not UTF-8 (refused, reported); the folder is not answered (kept).
+        host.numbers.push(("Source", 1.0));
+        assert_eq!(td_spotify_read_params(inst, &host.reader()), TdsResult::InvalidUtf8);
+        let asked = host.take_asked();
+        for used in ["Clientid", "Port", "Pollinterval", "Tokencache"] {
+            assert!(asked.iter().any(|a| a == used), "{used} not read in the cook Source changed: {asked:?}");
+        }
+        assert!(!asked.iter().any(|a| a == "Simseed"), "the simulator's page is not in use: {asked:?}");
+        host.texts[0].1 = c"abc".as_ptr();
+        assert_eq!(td_spotify_read_params(inst, &host.reader()), TdsResult::Ok);
+        assert_eq!(td_spotify_read_params(inst, &host.reader()), TdsResult::Ok, "unchanged");
+        assert_eq!(cooked(inst), (true, queue));
+
+        assert_eq!(td_spotify_read_params(inst, std::ptr::null()), TdsResult::NullArgument);
+        let missing = TdsParamReader { get_file_path: None, ..host.reader() };
+        assert_eq!(td_spotify_read_params(inst, &missing), TdsResult::NullArgument);
         td_spotify_instance_free(inst);
     }
 }

@@ -180,12 +180,22 @@ impl Host {
             table: Vec::new(),
         };
         host.setup_parameters();
-        for p in host.chop_params.iter().chain(&host.dat_params) {
-            let value = match p.kind {
-                ParKind::String | ParKind::Folder | ParKind::Menu => ParValue::Text(p.default_string.clone()),
-                _ => ParValue::Number(p.default_number),
-            };
-            host.inputs.values.borrow_mut().insert(p.name.clone(), (value.clone(), text_of(&value)));
+        let defaults: Vec<(String, ParValue)> = host
+            .chop_params
+            .iter()
+            .chain(&host.dat_params)
+            .map(|p| {
+                let value = match p.kind {
+                    ParKind::String | ParKind::Folder | ParKind::Menu => {
+                        ParValue::Text(p.default_string.clone())
+                    }
+                    _ => ParValue::Number(p.default_number),
+                };
+                (p.name.clone(), value)
+            })
+            .collect();
+        for (name, value) in defaults {
+            host.set_par(&name, value);
         }
         Ok(host)
     }
@@ -193,7 +203,18 @@ impl Host {
     /// Sets a parameter as an artist would in the parameter dialog.
     pub fn set_par(&mut self, name: &str, value: ParValue) {
         let text = text_of(&value);
-        self.inputs.values.borrow_mut().insert(name.to_owned(), (value, text));
+        let number = match &value {
+            ParValue::Number(n) => *n,
+            // TouchDesigner's getParInt gives a menu's item index.
+            ParValue::Text(t) => self
+                .chop_params
+                .iter()
+                .chain(&self.dat_params)
+                .find(|p| p.name == name)
+                .and_then(|p| p.menu.iter().position(|m| m == t))
+                .map_or(0.0, |i| i as f64),
+        };
+        self.inputs.values.borrow_mut().insert(name.to_owned(), (value, text, number));
     }
 }
 

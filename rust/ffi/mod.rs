@@ -9,8 +9,8 @@
 //! 2. `Create*Instance` per operator → [`td_spotify_instance_new`].
 //! 3. `setupParameters` → [`td_spotify_param_count`], [`td_spotify_param_info`],
 //!    [`td_spotify_param_menu_item`].
-//! 4. Each cook: [`td_spotify_set_params`] with every parameter (or, one at a time,
-//!    [`td_spotify_set_param_number`] / [`td_spotify_set_param_string`]),
+//! 4. Each cook: [`td_spotify_read_params`], which asks the host for the parameters in use (or,
+//!    one at a time, [`td_spotify_set_param_number`] / [`td_spotify_set_param_string`]),
 //!    [`td_spotify_push_audio`] when the CHOP has an input, then [`td_spotify_cook`], then
 //!    [`td_spotify_write_channels`] (CHOP; [`td_spotify_channels`] copies them out) or [`td_spotify_table_size`] + [`td_spotify_table_cells`]
 //!    (DAT; [`td_spotify_table_cell`] copies one cell), then [`td_spotify_info_value`] per Info CHOP channel,

@@ -1,10 +1,11 @@
 //! The operators and their parameters across the ABI: descriptions for `Fill*PluginInfo` and
-//! `setupParameters`, and their values each cook, compared with the values in force so an
-//! unchanged cook does no string work.
+//! `setupParameters`, and their values each cook, read through the host's getters and compared
+//! with the values in force so an unchanged cook does no string work.
 
-use std::ffi::c_char;
+use std::ffi::{c_char, c_void, CStr};
 
 use super::{arg_str, guard, with_instance, TdsInstance, TdsResult};
+use crate::operator::read::{ParamSource, Text};
 use crate::schema::{operator, ParamKind, PARAMS};
 
 /// Description of one custom parameter. Every string is static and NUL-terminated.
@@ -170,22 +171,59 @@ pub unsafe extern "C" fn td_spotify_set_param_string(
     })
 }
 
-/// Every parameter value of one cook, as the host read them: numbers (toggles, ints, floats) in
-/// one array, texts (strings, menu tokens, folders) in another, each with the parameter indices
-/// ([`td_spotify_param_info`]) they belong to. The shim fills it in place every cook.
+/// How the library reads TouchDesigner's parameters during a cook: the host's `OP_Inputs`
+/// (opaque here) and one function per getter, each called as `get(inputs, name)` for index 0.
+/// The library decides which parameters a cook needs (see [`td_spotify_read_params`]).
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
-pub struct TdsParamBlock {
-    /// `number_count` parameter indices.
-    pub number_index: *const u32,
-    /// `number_count` values, in `number_index` order.
-    pub numbers: *const f64,
-    pub number_count: u32,
-    /// `text_count` parameter indices.
-    pub text_index: *const u32,
-    /// `text_count` NUL-terminated values; a null entry keeps the value in force.
-    pub texts: *const *const c_char,
-    pub text_count: u32,
+pub struct TdsParamReader {
+    pub inputs: *const c_void,
+    /// `getParInt`: toggles, integers and menus (the item index).
+    pub get_int: Option<unsafe extern "C" fn(inputs: *const c_void, name: *const c_char) -> i32>,
+    /// `getParDouble`: floats.
+    pub get_double: Option<unsafe extern "C" fn(inputs: *const c_void, name: *const c_char) -> f64>,
+    /// `getParString`: strings. Null keeps the value in force.
+    pub get_string: Option<unsafe extern "C" fn(inputs: *const c_void, name: *const c_char) -> *const c_char>,
+    /// `getParFilePath`: folders, resolved by the host. Null keeps the value in force.
+    pub get_file_path:
+        Option<unsafe extern "C" fn(inputs: *const c_void, name: *const c_char) -> *const c_char>,
+}
+
+/// A [`TdsParamReader`] whose getters are all present.
+struct Host {
+    inputs: *const c_void,
+    get_int: unsafe extern "C" fn(*const c_void, *const c_char) -> i32,
+    get_double: unsafe extern "C" fn(*const c_void, *const c_char) -> f64,
+    get_string: unsafe extern "C" fn(*const c_void, *const c_char) -> *const c_char,
+    get_file_path: unsafe extern "C" fn(*const c_void, *const c_char) -> *const c_char,
+}
+
+impl ParamSource for Host {
+    fn int(&self, name: &'static CStr) -> i32 {
+        // SAFETY: the getters are valid for `inputs` during this call (td_spotify_read_params).
+        unsafe { (self.get_int)(self.inputs, name.as_ptr()) }
+    }
+
+    fn float(&self, name: &'static CStr) -> f64 {
+        // SAFETY: as above.
+        unsafe { (self.get_double)(self.inputs, name.as_ptr()) }
+    }
+
+    fn text(&self, name: &'static CStr, folder: bool, current: &str) -> Text<'_> {
+        let get = if folder { self.get_file_path } else { self.get_string };
+        // SAFETY: as above; the host returns null or a NUL-terminated string that stays valid
+        // until it is asked for the same name again.
+        unsafe {
+            let text = get(self.inputs, name.as_ptr());
+            if text.is_null() {
+                Text::Unanswered
+            } else if same_c_string(current.as_bytes(), text) {
+                Text::Same
+            } else {
+                arg_str(text).map_or(Text::NotUtf8, Text::Changed)
+            }
+        }
+    }
 }
 
 // The doc line below is an annotation that keeps libc's function out of include/td_spotify.h.
@@ -210,86 +248,34 @@ unsafe fn same_c_string(cached: &[u8], text: *const c_char) -> bool {
     unsafe { strncmp(text, cached.as_ptr().cast(), cached.len()) == 0 && *text.add(cached.len()) == 0 }
 }
 
-/// Sets every parameter of one cook in one call, each value compared with the one in force, so
-/// an unchanged cook costs a comparison per parameter: no string is measured, copied or
-/// validated unless it changed. Does what [`td_spotify_set_param_number`] /
-/// [`td_spotify_set_param_string`] do per value; returns the first error (a bad value is skipped,
-/// the others are still set).
+/// Reads this cook's parameters through `reader`: those that can change what the operator does
+/// now (a page not in use is skipped; a parameter that comes into use is read in the same cook),
+/// each compared with the value in force, so an unchanged cook does no string work and no
+/// allocation. A text that is not UTF-8 keeps the value in force and the call returns
+/// `InvalidUtf8` (the other parameters are still read).
 ///
 /// # Safety
-/// `instance` must be null or live; `block` null or valid, its arrays valid for their counts,
-/// each text null or NUL-terminated.
+/// `instance` must be null or live; `reader` null or valid, each getter callable with its
+/// `inputs` for the whole call and returning null or a NUL-terminated string.
 #[no_mangle]
-pub unsafe extern "C" fn td_spotify_set_params(
+pub unsafe extern "C" fn td_spotify_read_params(
     instance: *mut TdsInstance,
-    block: *const TdsParamBlock,
+    reader: *const TdsParamReader,
 ) -> TdsResult {
     with_instance(instance, |inst| {
         // SAFETY: null or valid per this function's contract.
-        let Some(b) = (unsafe { block.as_ref() }) else { return TdsResult::NullArgument };
-        // SAFETY: as above; a null array must come with a count of 0.
-        let (number_index, numbers, text_index, texts) = unsafe {
-            (
-                arg_slice(b.number_index, b.number_count),
-                arg_slice(b.numbers, b.number_count),
-                arg_slice(b.text_index, b.text_count),
-                arg_slice(b.texts, b.text_count),
-            )
-        };
-        let (Some(number_index), Some(numbers), Some(text_index), Some(texts)) =
-            (number_index, numbers, text_index, texts)
+        let Some(r) = (unsafe { reader.as_ref() }) else { return TdsResult::NullArgument };
+        let (Some(get_int), Some(get_double), Some(get_string), Some(get_file_path)) =
+            (r.get_int, r.get_double, r.get_string, r.get_file_path)
         else {
             return TdsResult::NullArgument;
         };
-        let mut result = TdsResult::Ok;
-        let mut first_error = |outcome: TdsResult| {
-            if result == TdsResult::Ok {
-                result = outcome;
-            }
-        };
-        if !inst.same_numbers(numbers) {
-            for (&index, &value) in number_index.iter().zip(numbers) {
-                match index as usize {
-                    i if i < PARAMS.len() => inst.set_number(i, value),
-                    _ => first_error(TdsResult::OutOfRange),
-                }
-            }
-            inst.remember_numbers(numbers);
+        let host = Host { inputs: r.inputs, get_int, get_double, get_string, get_file_path };
+        match inst.read_params(&host) {
+            Ok(()) => TdsResult::Ok,
+            Err(_) => TdsResult::InvalidUtf8,
         }
-        for (&index, &text) in text_index.iter().zip(texts) {
-            let index = index as usize;
-            if text.is_null() {
-                continue;
-            }
-            let Some(cached) = inst.string_param(index) else {
-                first_error(TdsResult::OutOfRange);
-                continue;
-            };
-            // SAFETY: non-null, NUL-terminated per this function's contract.
-            if unsafe { same_c_string(cached.as_bytes(), text) } {
-                continue;
-            }
-            // SAFETY: as above.
-            match unsafe { arg_str(text) } {
-                Ok(text) => inst.set_string(index, text),
-                Err(e) => first_error(e),
-            }
-        }
-        result
     })
-}
-
-/// `count` elements at `ptr`; `None` for a null pointer with a non-zero count.
-///
-/// # Safety
-/// `ptr` must be null or valid for `count` elements.
-unsafe fn arg_slice<'a, T>(ptr: *const T, count: u32) -> Option<&'a [T]> {
-    match (ptr.is_null(), count) {
-        (_, 0) => Some(&[]),
-        (true, _) => None,
-        // SAFETY: non-null; the caller promises `count` elements.
-        (false, n) => Some(unsafe { std::slice::from_raw_parts(ptr, n as usize) }),
-    }
 }
 
 #[cfg(test)]

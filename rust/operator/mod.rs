@@ -9,6 +9,7 @@
 mod apply;
 mod messages;
 mod pulses;
+pub mod read;
 pub mod settings;
 mod table;
 
@@ -58,9 +59,8 @@ pub struct Operator {
     manual: ManualClock,
     /// Where this reader's lookups in the current item's analysis left off.
     cursor: Cursor,
-    /// The numeric values the host handed over last cook, bit for bit: an unchanged cook
-    /// compares them in one pass (see [`Operator::same_numbers`]).
-    seen_numbers: Vec<u64>,
+    /// Which parameters a cook reads.
+    reads: read::Reads,
     /// The palette channels' glide towards the snapshot's colours.
     glide: Glide,
     /// The CHOP's audio input and its beat tracker, from the first audio on.
@@ -90,7 +90,7 @@ impl Operator {
             family,
             manual: ManualClock::new(settings.bpm, Instant::now()),
             cursor: Cursor::default(),
-            seen_numbers: Vec::new(),
+            reads: read::Reads::new(family),
             settings,
             params,
             params_dirty: true,
@@ -113,33 +113,16 @@ impl Operator {
         }
     }
 
+    /// Sets a parameter by hand (not read from the host): the next cook's reading still wins.
     pub fn set_number(&mut self, index: usize, value: f64) {
-        // A value set one by one is not in the block `same_numbers` compares with.
-        self.seen_numbers.clear();
+        self.reads.forget();
         self.params_dirty |= self.params.set_number(index, value);
     }
 
+    /// Sets a text parameter by hand, as [`Operator::set_number`].
     pub fn set_string(&mut self, index: usize, value: &str) {
+        self.reads.forget();
         self.params_dirty |= self.params.set_string(index, value);
-    }
-
-    /// Whether `numbers` are, bit for bit, what [`Operator::remember_numbers`] last kept: then
-    /// none of them needs setting.
-    pub fn same_numbers(&self, numbers: &[f64]) -> bool {
-        numbers.len() == self.seen_numbers.len()
-            && numbers.iter().zip(&self.seen_numbers).all(|(n, seen)| n.to_bits() == *seen)
-    }
-
-    /// Keeps the numeric values of this cook for the next [`Operator::same_numbers`]. Allocates
-    /// only when their count changes (the first cook).
-    pub fn remember_numbers(&mut self, numbers: &[f64]) {
-        self.seen_numbers.clear();
-        self.seen_numbers.extend(numbers.iter().map(|n| n.to_bits()));
-    }
-
-    /// The value of string or menu parameter `index` as last set.
-    pub fn string_param(&self, index: usize) -> Option<&str> {
-        self.params.string_at(index)
     }
 
     /// The settings in force.

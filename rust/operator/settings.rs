@@ -14,7 +14,7 @@ use crate::jukebox::queue::{Rules, TurnMode};
 use crate::jukebox::server::Bind;
 use crate::jukebox::JukeboxConfig;
 use crate::model::SimConfig;
-use crate::schema::{DatMode, Param, ParamKind, MIN_POLL_INTERVAL_S, PARAMS};
+use crate::schema::{DatMode, Param, ParamKind, ReadWhen, MIN_POLL_INTERVAL_S, PARAMS};
 
 /// The raw value of every parameter, in [`PARAMS`] order.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,33 +26,61 @@ pub struct ParamValues {
 impl Default for ParamValues {
     fn default() -> Self {
         ParamValues {
-            numbers: PARAMS.iter().map(|p| p.default).collect(),
+            // A menu's number is its item index, as TouchDesigner's getParInt gives it.
+            numbers: PARAMS
+                .iter()
+                .map(|p| p.menu.iter().position(|m| m.name == p.default_str).map_or(p.default, |i| i as f64))
+                .collect(),
             strings: PARAMS.iter().map(|p| p.default_str.to_string_lossy().into_owned()).collect(),
         }
     }
 }
 
 impl ParamValues {
-    /// Sets a numeric value; returns whether it changed. Never allocates.
+    /// Sets a numeric value (a menu's item index sets its token too); returns whether it
+    /// changed. Allocates only when a menu's token did.
     pub fn set_number(&mut self, index: usize, value: f64) -> bool {
         match self.numbers.get_mut(index) {
             Some(slot) if *slot != value && !(slot.is_nan() && value.is_nan()) => {
                 *slot = value;
+                let menu = PARAMS[index].menu;
+                if let Some(item) = (value >= 0.0).then(|| menu.get(value as usize)).flatten() {
+                    item.name.to_str().unwrap_or_default().clone_into(&mut self.strings[index]);
+                }
                 true
             }
             _ => false,
         }
     }
 
-    /// Sets a string value; returns whether it changed. Allocates only when it did.
+    /// Sets a string value (a menu's token sets its item index too, -1 for a token it does not
+    /// have); returns whether it changed. Allocates only when it did.
     pub fn set_string(&mut self, index: usize, value: &str) -> bool {
         match self.strings.get_mut(index) {
             Some(slot) if slot != value => {
                 value.clone_into(slot);
+                let menu = PARAMS[index].menu;
+                if !menu.is_empty() {
+                    let item = menu.iter().position(|m| m.name.to_bytes() == value.as_bytes());
+                    self.numbers[index] = item.map_or(-1.0, |i| i as f64);
+                }
                 true
             }
             _ => false,
         }
+    }
+
+    /// The [`ReadWhen`] conditions these values meet, as bits.
+    pub fn read_conditions(&self) -> u8 {
+        let tempo = TempoPreference::from_token(self.menu(Param::Temposource));
+        let spotify = self.menu(Param::Source) == "Spotify";
+        let bits = [
+            (!spotify, ReadWhen::Simulator),
+            (spotify, ReadWhen::Spotify),
+            (self.number(Param::Jukebox) >= 0.5, ReadWhen::Jukebox),
+            (matches!(tempo, TempoPreference::Auto | TempoPreference::Manual), ReadWhen::ManualTempo),
+        ];
+        bits.iter().filter(|(holds, _)| *holds).fold(0, |all, (_, when)| all | *when as u8)
     }
 
     pub fn number(&self, param: Param) -> f64 {

@@ -97,6 +97,29 @@ pub struct ParamSpec {
     pub default_str: &'static CStr,
     pub menu: &'static [MenuItem],
     pub help: &'static CStr,
+    /// When a cook asks TouchDesigner for its value.
+    pub read_when: ReadWhen,
+}
+
+/// When a cook reads a parameter: only while its value can change what the operator does, so
+/// a page not in use (the simulator's while following Spotify, the Juke-V-Box page while it is
+/// off) costs nothing per frame. The conditions depend only on parameters read
+/// [`ReadWhen::Always`], which a cook reads first: a parameter that comes into use is read in the
+/// same cook. Bits, so a condition can hold in more than one mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum ReadWhen {
+    Always = 0,
+    /// `Source` is Simulator.
+    Simulator = 1,
+    /// `Source` is Spotify.
+    Spotify = 2,
+    /// `Jukebox` is on.
+    Jukebox = 4,
+    /// `Source` is Spotify or `Jukebox` is on (the token and queue folder).
+    SpotifyOrJukebox = 2 | 4,
+    /// `Temposource` can fall back to the manual clock (Auto or Manual).
+    ManualTempo = 8,
 }
 
 impl ParamSpec {
@@ -130,6 +153,7 @@ const fn param(name: &'static CStr, label: &'static CStr, kind: ParamKind) -> Pa
         default_str: c"",
         menu: &[],
         help: c"",
+        read_when: ReadWhen::Always,
     }
 }
 
@@ -150,6 +174,7 @@ params! {
         ..param(c"Source", c"Source", ParamKind::Menu)
     };
     Simseed => ParamSpec {
+        read_when: ReadWhen::Simulator,
         page: SIM_PAGE,
         default: 1.0,
         min: 0.0,
@@ -159,6 +184,7 @@ params! {
         ..param(c"Simseed", c"Simulator Seed", ParamKind::Int)
     };
     Simspeed => ParamSpec {
+        read_when: ReadWhen::Simulator,
         page: SIM_PAGE,
         default: 1.0,
         min: 0.01,
@@ -168,11 +194,13 @@ params! {
         ..param(c"Simspeed", c"Simulator Speed", ParamKind::Float)
     };
     Clientid => ParamSpec {
+        read_when: ReadWhen::Spotify,
         help: c"Client ID of your Spotify app (developer.spotify.com → Dashboard → your app → Settings). \
 A Development Mode app needs an owner with Premium, and each user (at most 5) added under User Management.",
         ..param(c"Clientid", c"Client ID", ParamKind::String)
     };
     Port => ParamSpec {
+        read_when: ReadWhen::Spotify,
         default: crate::config::DEFAULT_PORT as f64,
         min: 0.0,
         max: 65535.0,
@@ -191,6 +219,7 @@ port, as a Redirect URI in your Spotify app. A fixed port needs http://127.0.0.1
         ..param(c"Logout", c"Logout", ParamKind::Pulse)
     };
     Tokencache => ParamSpec {
+        read_when: ReadWhen::SpotifyOrJukebox,
         help: c"Folder of the saved login (one file per client ID); empty = your user config folder.",
         ..param(c"Tokencache", c"Token Cache Folder", ParamKind::Folder)
     };
@@ -220,6 +249,7 @@ or the Juke-V-Box visitors.",
         ..param(c"Resetcounters", c"Reset Counters", ParamKind::Pulse)
     };
     Bpm => ParamSpec {
+        read_when: ReadWhen::ManualTempo,
         families: family::CHOP,
         default: 120.0,
         min: 20.0,
@@ -234,6 +264,7 @@ or the Juke-V-Box visitors.",
         ..param(c"Tap", c"Tap Tempo", ParamKind::Pulse)
     };
     Pollinterval => ParamSpec {
+        read_when: ReadWhen::Spotify,
         default: 1.0,
         min: MIN_POLL_INTERVAL_S,
         max: 60.0,
@@ -266,6 +297,7 @@ every channel and row (Source picks simulated or Spotify visitors). The page is 
         ..param(c"Jukebox", c"Jukebox", ParamKind::Toggle)
     };
     Turnlength => ParamSpec {
+        read_when: ReadWhen::Jukebox,
         page: JUKEBOX_PAGE,
         default: 120.0,
         min: 5.0,
@@ -275,6 +307,7 @@ every channel and row (Source picks simulated or Spotify visitors). The page is 
         ..param(c"Turnlength", c"Turn Length", ParamKind::Float)
     };
     Turnmode => ParamSpec {
+        read_when: ReadWhen::Jukebox,
         page: JUKEBOX_PAGE,
         default_str: c"time",
         menu: TURN_MODE_MENU,
@@ -282,6 +315,7 @@ every channel and row (Source picks simulated or Spotify visitors). The page is 
         ..param(c"Turnmode", c"Turn Mode", ParamKind::Menu)
     };
     Idletimeout => ParamSpec {
+        read_when: ReadWhen::Jukebox,
         page: JUKEBOX_PAGE,
         default: 30.0,
         min: 5.0,
@@ -291,6 +325,7 @@ every channel and row (Source picks simulated or Spotify visitors). The page is 
         ..param(c"Idletimeout", c"Idle Timeout", ParamKind::Float)
     };
     Pagebind => ParamSpec {
+        read_when: ReadWhen::Jukebox,
         page: JUKEBOX_PAGE,
         default_str: c"loopback",
         menu: PAGE_BIND_MENU,
@@ -299,6 +334,7 @@ The page never shows a token either way.",
         ..param(c"Pagebind", c"Page Bind", ParamKind::Menu)
     };
     Pageport => ParamSpec {
+        read_when: ReadWhen::Jukebox,
         page: JUKEBOX_PAGE,
         default: 8890.0,
         min: 0.0,
@@ -308,6 +344,7 @@ The page never shows a token either way.",
         ..param(c"Pageport", c"Page Port", ParamKind::Int)
     };
     Redisurl => ParamSpec {
+        read_when: ReadWhen::Jukebox,
         page: JUKEBOX_PAGE,
         help: c"redis://HOST:PORT/ of a Redis shared by several machines: one queue, one active visitor (the machine \
 holding a 5 s lease runs the turns; another takes over when it stops). Empty = the queue file beside the token cache.",
@@ -324,6 +361,7 @@ holding a 5 s lease runs the turns; another takes over when it stops). Empty = t
         ..param(c"Removevisitor", c"Remove Visitor", ParamKind::Pulse)
     };
     Visitor => ParamSpec {
+        read_when: ReadWhen::Jukebox,
         page: JUKEBOX_PAGE,
         help: c"Who Removevisitor takes out: a display name or a position (1 = the active visitor); empty = the active one.",
         ..param(c"Visitor", c"Visitor", ParamKind::String)
@@ -419,6 +457,14 @@ mod tests {
             if p.kind == ParamKind::Menu {
                 assert!(p.menu.iter().any(|m| m.name == p.default_str), "{name} default");
             }
+        }
+    }
+
+    #[test]
+    fn read_conditions_depend_only_on_parameters_read_every_cook() {
+        // A cook reads these first, so a parameter that comes into use is read in the same cook.
+        for p in [Param::Source, Param::Jukebox, Param::Temposource] {
+            assert_eq!(p.spec().read_when, ReadWhen::Always, "{p:?}");
         }
     }
 

@@ -17,7 +17,9 @@ pub enum ParValue {
 #[repr(C)]
 pub(super) struct Inputs {
     pub(super) vptr: *const [Slot; 33],
-    pub(super) values: RefCell<HashMap<String, (ParValue, CString)>>,
+    /// Each value, its text (getParString), and its number (getParInt/Double; a menu's item
+    /// index).
+    pub(super) values: RefCell<HashMap<String, (ParValue, CString, f64)>>,
     pub(super) time: TimeInfo,
 }
 
@@ -27,12 +29,8 @@ unsafe fn lookup(this: *const Inputs, name: *const c_char) -> Option<(f64, *cons
     // SAFETY: per this function's contract.
     let (inputs, name) = unsafe { (&*this, lossy(name)) };
     let values = inputs.values.borrow();
-    let (value, text) = values.get(&name)?;
-    let number = match value {
-        ParValue::Number(n) => *n,
-        ParValue::Text(_) => 0.0,
-    };
-    Some((number, text.as_ptr()))
+    let (_, text, number) = values.get(&name)?;
+    Some((*number, text.as_ptr()))
 }
 
 unsafe extern "C" fn in_num_inputs(_this: *const Inputs) -> i32 {
