@@ -15,6 +15,7 @@
 //! the ring had to drop. The tracker's beat grid is expressed on this clock, so the reader can
 //! place "now" on it without sharing any wall-clock state with the worker.
 
+use std::mem::MaybeUninit;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -215,16 +216,9 @@ impl AudioInput {
             self.restart_pending = self.restarts.push(restart).is_err();
         }
         let take = n.min(self.samples.slots());
-        if take > 0 {
-            if let Ok(mut chunk) = self.samples.write_chunk(take) {
-                // Straight loops over slices (the ring's two halves), which the compiler
-                // vectorises: this copy is most of a cook's work while audio is wired.
-                let (head, tail) = chunk.as_mut_slices();
-                let split = head.len();
-                mix_down(channels, 0, head);
-                mix_down(channels, split, tail);
-                chunk.commit_all();
-            }
+        if take > 0 && !push_mixed(&mut self.samples, channels, take) {
+            // Cannot happen (`take` slots were free), but a frame not pushed is a gap.
+            self.restart_pending = true;
         }
         if take < n {
             // The clock keeps counting what was dropped; the tracker restarts after the hole.
@@ -296,33 +290,52 @@ impl AudioInput {
     }
 }
 
-/// `out[i]` = the mean of `channels[c][from + i]`, a non-finite sample counting as silence.
-fn mix_down(channels: &[&[f32]], from: usize, out: &mut [f32]) {
-    let clean = |s: f32| if s.is_finite() { s } else { 0.0 };
+/// Mixes `n` samples of `channels` straight into the ring's free slots; false when it has fewer.
+/// The slots are not zeroed first (`write_chunk` would: a memset of the whole frame, in the cook).
+#[allow(unsafe_code)]
+fn push_mixed(ring: &mut rtrb::Producer<f32>, channels: &[&[f32]], n: usize) -> bool {
+    let Ok(mut chunk) = ring.write_chunk_uninit(n) else { return false };
+    // Straight loops over the ring's two halves, which the compiler vectorises: this copy is
+    // most of a cook's work while audio is wired.
+    let (head, tail) = chunk.as_mut_slices();
+    let split = head.len();
+    mix_down(channels, 0, head);
+    mix_down(channels, split, tail);
+    // SAFETY: mix_down wrote every slot of both halves.
+    unsafe { chunk.commit_all() };
+    true
+}
+
+/// Writes `out[i]` = the mean of `channels[c][from + i]` (each has `from + out.len()` samples).
+/// Plain arithmetic the compiler vectorises, because this runs in the cook: a non-finite sample
+/// is the worker's to silence ([`silence_bad`]).
+fn mix_down(channels: &[&[f32]], from: usize, out: &mut [MaybeUninit<f32>]) {
     let n = out.len();
     match channels {
         [mono] => {
             for (o, &s) in out.iter_mut().zip(&mono[from..from + n]) {
-                *o = clean(s);
+                o.write(s);
             }
         }
         [left, right] => {
             for ((o, &l), &r) in out.iter_mut().zip(&left[from..from + n]).zip(&right[from..from + n]) {
-                *o = (clean(l) + clean(r)) * 0.5;
+                o.write((l + r) * 0.5);
             }
         }
         _ => {
             let scale = 1.0 / channels.len() as f32;
-            out.fill(0.0);
-            for channel in channels {
-                for (o, &s) in out.iter_mut().zip(&channel[from..from + n]) {
-                    *o += clean(s);
-                }
-            }
-            for o in out.iter_mut() {
-                *o *= scale;
+            for (i, o) in out.iter_mut().enumerate() {
+                o.write(channels.iter().map(|c| c[from + i]).sum::<f32>() * scale);
             }
         }
+    }
+}
+
+/// A non-finite sample (a NaN or an infinity from a broken input, which the mix-down carries
+/// into the mean) counts as silence: the tracker's sums must stay finite.
+fn silence_bad(samples: &mut [f32]) {
+    for s in samples.iter_mut().filter(|s| !s.is_finite()) {
+        *s = 0.0;
     }
 }
 
@@ -396,6 +409,7 @@ fn work(
             }
             let (popped, _) = samples.pop_partial_slice(&mut buffer[..n]);
             let got = popped.len();
+            silence_bad(&mut buffer[..got]);
             tracker.process(&buffer[..got]);
             consumed += got as u64;
             fed = true;
@@ -412,6 +426,21 @@ fn work(
 mod tests {
     use super::*;
     use crate::engine::tempo::synth::ClickTrack;
+
+    #[test]
+    fn a_broken_sample_reaches_the_tracker_as_silence() {
+        let (left, right) = ([1.0, f32::NAN, 0.5, f32::INFINITY], [0.0, 1.0, 0.5, -1.0]);
+        let mixed = |channels: &[&[f32]], n: usize| {
+            let (mut ring, mut out) = rtrb::RingBuffer::new(n);
+            assert!(push_mixed(&mut ring, channels, n));
+            let mut samples: Vec<f32> = (0..n).map(|_| out.pop().unwrap()).collect();
+            silence_bad(&mut samples);
+            samples
+        };
+        assert_eq!(mixed(&[&left, &right], 4), [0.5, 0.0, 0.5, 0.0]);
+        assert_eq!(mixed(&[&left], 2), [1.0, 0.0]);
+        assert_eq!(mixed(&[&left, &right, &right], 1), [1.0 / 3.0]);
+    }
 
     #[test]
     fn bad_sample_rates_are_refused() {
