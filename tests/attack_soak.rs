@@ -1,7 +1,8 @@
 //! Soak: a show's worth of frames at 60 fps against a Web API that misbehaves on a schedule.
 //!
-//! A Spotify CHOP and a status DAT, driven through the C ABI exactly as the shim drives them
-//! each cook (every parameter set, then cook, then the channels or the table), follow the
+//! A Spotify CHOP and a status DAT, driven through the C ABI each cook as the shim drives them
+//! (parameters, then cook, then the channels or the table; the parameters are set one at a time
+//! here, outside the timed part, where the shim lets the library read them), follow the
 //! scripted fake Web API (`tests/support/fake_api.rs`, real HTTP on loopback) while it injects,
 //! every minute: requests that hang past the client's timeout, 429s with `Retry-After`, 500/502/
 //! 503s and connection resets. The access token lasts 20 s, so the login refreshes about every
