@@ -46,6 +46,9 @@ const PERIOD_STEP: f64 = 0.1;
 const PHASE_STEP: f64 = 0.25;
 /// Weight of each older beat in the phase comb.
 const PHASE_DECAY: f64 = 0.8;
+/// How far (fraction of a beat) around a phase, and around the phase half a beat away, the loud
+/// onsets are compared: wide enough that a slow attack peaking late still counts for its beat.
+const HALF_BEAT_REACH: f64 = 0.15;
 /// Centre and width (octaves) of the tempo prior.
 const PRIOR_BPM: f64 = 120.0;
 const PRIOR_OCTAVES: f64 = 1.4;
@@ -214,15 +217,19 @@ struct Core {
     frames: u64,
     /// Rectified, baseline-free onset strength; a ring of the last [`HISTORY_S`].
     history: Vec<f32>,
+    /// The same for the loud flux (same head and length), which picks between half-beat phases.
+    loud_history: Vec<f32>,
     head: usize,
     len: usize,
     baseline: f32,
     low_baseline: f32,
+    loud_baseline: f32,
     /// Scratch for the analysis (allocated once).
     series: Vec<f32>,
     acf: Vec<f32>,
     scores: Vec<f64>,
     phase_scores: Vec<f64>,
+    loud_scores: Vec<f64>,
     /// Candidate periods, in frames.
     min_period: f64,
     max_period: f64,
@@ -262,14 +269,17 @@ impl Core {
             origin,
             frames: 0,
             history: vec![0.0; capacity],
+            loud_history: vec![0.0; capacity],
             head: 0,
             len: 0,
             baseline: 0.0,
             low_baseline: 0.0,
+            loud_baseline: 0.0,
             series: vec![0.0; capacity],
             acf: vec![0.0; max_lag.min(capacity)],
             scores: vec![0.0; candidates],
             phase_scores: vec![0.0; (max_period / PHASE_STEP).ceil() as usize + 1],
+            loud_scores: vec![0.0; (max_period / PHASE_STEP).ceil() as usize + 1],
             min_period,
             max_period,
             period_frames: None,
@@ -332,7 +342,10 @@ impl Core {
         self.recent_low[ACCENT_FRAMES - 1] = low;
         self.recent_rms.rotate_left(1);
         self.recent_rms[ACCENT_FRAMES - 1] = frame.rms;
+        let loud = (frame.loud_flux - self.loud_baseline).max(0.0);
+        self.loud_baseline += (frame.loud_flux - self.loud_baseline) * (dt / BASELINE_S) as f32;
         self.history[self.head] = strength;
+        self.loud_history[self.head] = loud;
         self.head = (self.head + 1) % self.history.len();
         self.len = (self.len + 1).min(self.history.len());
         self.frames += 1;
