@@ -71,6 +71,10 @@ const LOCK_UPDATES: u32 = 4;
 const SILENCE_DB: f64 = -55.0;
 /// Silence longer than this loses the lock.
 const SILENCE_UNLOCK_S: f64 = 2.0;
+/// The music stopped (only reverb rings on) when no onset above this share of the recent peak
+/// came for this many beats: the lock is lost until one comes. Rests in a groove are shorter.
+const REST_ONSET: f64 = 0.1;
+const REST_UNLOCK_BEATS: f64 = 1.0;
 /// Time constants of the flux baseline, the loudness meter, the onset pulse and its normaliser.
 const BASELINE_S: f64 = 0.3;
 const LOUDNESS_S: f64 = 0.3;
@@ -251,6 +255,8 @@ struct Core {
     onset_pulse: f64,
     onset_peak: f64,
     quiet_frames: u64,
+    /// Onset frames since the last onset above [`REST_ONSET`].
+    frames_since_onset: u64,
     epoch: u64,
 }
 
@@ -299,6 +305,7 @@ impl Core {
             onset_pulse: 0.0,
             onset_peak: 0.0,
             quiet_frames: 0,
+            frames_since_onset: 0,
             epoch,
         }
     }
@@ -323,7 +330,10 @@ impl Core {
     }
 
     fn is_locked(&self) -> bool {
-        self.locked && (self.quiet_frames as f64) < SILENCE_UNLOCK_S * self.frame_rate
+        let rest = self.period_frames.map_or(f64::INFINITY, |p| REST_UNLOCK_BEATS * p);
+        self.locked
+            && (self.quiet_frames as f64) < SILENCE_UNLOCK_S * self.frame_rate
+            && (self.frames_since_onset as f64) < rest
     }
 
     /// Audio clock that onset frame `t` (fractional, counted since the restart) stands for.
@@ -361,6 +371,8 @@ impl Core {
         let s = f64::from(strength);
         self.onset_peak = (self.onset_peak * (-dt / ONSET_PEAK_S).exp()).max(s).max(1e-3);
         self.onset_pulse = (self.onset_pulse * (-dt / ONSET_PULSE_S).exp()).max(s / self.onset_peak);
+        self.frames_since_onset =
+            if s > REST_ONSET * self.onset_peak { 0 } else { self.frames_since_onset + 1 };
 
         self.track_accents(&frame);
         let update_every = (UPDATE_S * self.frame_rate).round().max(1.0) as u64;
