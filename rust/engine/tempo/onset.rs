@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 
+use super::chroma::{Chroma, PITCH_CLASSES};
 use rustfft::num_complex::Complex;
 use rustfft::{Fft, FftPlanner};
 
@@ -22,6 +23,8 @@ const LOW_HZ: f64 = 100.0;
 /// Lowest and highest band edge in Hz.
 const BAND_LOW_HZ: f64 = 30.0;
 const BAND_HIGH_HZ: f64 = 16_000.0;
+/// The chroma is recomputed every this many hops.
+const CHROMA_EVERY: u64 = 4;
 /// Log compression: `ln(1 + LOG_GAIN · magnitude)`, so −60 dBFS maps to about ln 2.
 const LOG_GAIN: f32 = 1000.0;
 /// The same for [`OnsetFrame::loud_flux`]: gain 1 is nearly linear below full scale, so an onset
@@ -44,11 +47,20 @@ pub struct OnsetFrame {
     /// Log-compressed magnitude of each band (the first `band_count()`; the rest 0): the
     /// timbre and rough harmony of the hop, for downbeats and sections.
     pub bands: [f32; BANDS],
+    /// Pitch-class profile of the last ~90 ms (updated every few hops), for downbeats.
+    pub chroma: [f32; PITCH_CLASSES],
 }
 
 impl Default for OnsetFrame {
     fn default() -> Self {
-        OnsetFrame { flux: 0.0, low_flux: 0.0, loud_flux: 0.0, rms: 0.0, bands: [0.0; BANDS] }
+        OnsetFrame {
+            flux: 0.0,
+            low_flux: 0.0,
+            loud_flux: 0.0,
+            rms: 0.0,
+            bands: [0.0; BANDS],
+            chroma: [0.0; PITCH_CLASSES],
+        }
     }
 }
 
@@ -76,6 +88,8 @@ pub struct OnsetDetector {
     /// Scales a bin magnitude so a full-scale sine reads about 1.
     norm: f32,
     sum_squares: f64,
+    chroma: Chroma,
+    hops: u64,
 }
 
 impl std::fmt::Debug for OnsetDetector {
@@ -118,6 +132,8 @@ impl OnsetDetector {
             has_previous: false,
             norm,
             sum_squares: 0.0,
+            chroma: Chroma::new(sample_rate),
+            hops: 0,
         }
     }
 
@@ -156,6 +172,7 @@ impl OnsetDetector {
         self.filled = self.frame.len() - self.hop;
         self.has_previous = false;
         self.sum_squares = 0.0;
+        self.chroma.reset();
     }
 
     /// Feeds mono samples; calls `on_frame` once per completed hop, in order.
@@ -168,6 +185,7 @@ impl OnsetDetector {
                 self.sum_squares += f64::from(s) * f64::from(s);
             }
             self.filled += n;
+            self.chroma.feed(&samples[..n]);
             samples = &samples[n..];
             if self.filled == self.frame.len() {
                 on_frame(self.analyse());
@@ -206,7 +224,11 @@ impl OnsetDetector {
         self.has_previous = true;
         let rms = (self.sum_squares / self.hop as f64).sqrt() as f32;
         self.sum_squares = 0.0;
-        OnsetFrame { flux, low_flux, loud_flux, rms, bands }
+        if self.hops % CHROMA_EVERY == 0 {
+            self.chroma.update();
+        }
+        self.hops += 1;
+        OnsetFrame { flux, low_flux, loud_flux, rms, bands, chroma: self.chroma.value() }
     }
 }
 

@@ -94,6 +94,11 @@ const ACCENT_FRAMES: usize = 7;
 /// Weight of the spectral change into a beat (a new chord, an instrument entering) against the
 /// low-band accent at its start, in the downbeat evidence.
 const CHANGE_WEIGHT: f32 = 1.5;
+/// Weight of the harmonic change into a beat (the cosine distance of its mean chroma from the
+/// previous beat's): chords and bass notes change at bar lines in most music. The floor is the
+/// change below which the harmony counts as steady.
+const CHROMA_WEIGHT: f32 = 3.0;
+const CHROMA_FLOOR: f32 = 0.01;
 /// The spectral change into a beat is measured between these frequencies: where chords and bass
 /// harmonics sound, above the kick and below the hats, so a kick after a snare is not a change.
 const HARMONY_LOW_HZ: f64 = 150.0;
@@ -402,7 +407,7 @@ impl Core {
             let window = (SECTION_WINDOW_S * self.frame_rate).min(0.8 * grid.period / self.hop);
             self.bar.start_beat(beat, window.max(1.0) as u32);
         }
-        self.bar.add_frame(&frame.bands);
+        self.bar.add_frame(&frame.bands, &frame.chroma);
         if let Some((beat, due)) = self.pending_accent {
             if self.frames >= due {
                 self.pending_accent = None;
