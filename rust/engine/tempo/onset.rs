@@ -20,6 +20,9 @@ pub(crate) const BANDS: usize = 32;
 /// accents mark downbeats. (Weighting them in the phase comb was measured and did not help: house
 /// bass lines play the off-beats; [`OnsetFrame::loud_flux`] is what tells a kick from them.)
 const LOW_HZ: f64 = 100.0;
+/// Bands starting at or above this carry cymbals, hats and snare noise, which most drummed music
+/// has and music without drums (a piano, strings) barely has.
+const HIGH_HZ: f64 = 5_000.0;
 /// Lowest and highest band edge in Hz.
 const BAND_LOW_HZ: f64 = 30.0;
 const BAND_HIGH_HZ: f64 = 16_000.0;
@@ -38,6 +41,9 @@ pub struct OnsetFrame {
     pub flux: f32,
     /// The same over the bands below [`LOW_HZ`] only (kick and bass).
     pub low_flux: f32,
+    /// The same over the bands above [`HIGH_HZ`] (the whole flux when there are none, at low
+    /// sample rates): how much of the onset strength is percussion.
+    pub high_flux: f32,
     /// Spectral flux of the barely compressed magnitudes: loud onsets (a kick) far outweigh quiet
     /// ones (hats), which the log-compressed `flux` counts alike. It settles which of two
     /// half-a-beat-apart phases carries the beat.
@@ -56,6 +62,7 @@ impl Default for OnsetFrame {
         OnsetFrame {
             flux: 0.0,
             low_flux: 0.0,
+            high_flux: 0.0,
             loud_flux: 0.0,
             rms: 0.0,
             bands: [0.0; BANDS],
@@ -79,6 +86,8 @@ pub struct OnsetDetector {
     bands: Vec<(usize, usize)>,
     /// How many of the first bands lie below [`LOW_HZ`].
     low_bands: usize,
+    /// The first band above [`HIGH_HZ`].
+    high_from: usize,
     previous: Vec<f32>,
     current: Vec<f32>,
     /// The bands compressed by [`LOUD_GAIN`], this hop and the previous one.
@@ -114,6 +123,7 @@ impl OnsetDetector {
         let bands = band_bins(size, sample_rate);
         let bin_hz = sample_rate / size as f64;
         let low_bands = bands.iter().filter(|&&(_, end)| end as f64 * bin_hz <= LOW_HZ).count().max(1);
+        let high_from = bands.iter().position(|&(start, _)| start as f64 * bin_hz >= HIGH_HZ).unwrap_or(0);
         OnsetDetector {
             hop,
             frame_rate: sample_rate / hop as f64,
@@ -129,6 +139,7 @@ impl OnsetDetector {
             loud_current: vec![0.0; bands.len()],
             bands,
             low_bands,
+            high_from,
             has_previous: false,
             norm,
             sum_squares: 0.0,
@@ -207,15 +218,16 @@ impl OnsetDetector {
             *loud = (LOUD_GAIN * magnitude).ln_1p();
         }
         let n = self.current.len();
-        let (flux, low_flux, loud_flux) = if self.has_previous {
-            let (current, previous) = (&self.current, &self.previous);
+        let (flux, low_flux, high_flux, loud_flux) = if self.has_previous {
+            let (current, previous, high) = (&self.current, &self.previous, self.high_from);
             (
                 rise(current, previous),
                 rise(&current[..self.low_bands], previous),
+                rise(&current[high..], &previous[high..]),
                 rise(&self.loud_current, &self.loud_previous),
             )
         } else {
-            (0.0, 0.0, 0.0)
+            (0.0, 0.0, 0.0, 0.0)
         };
         let mut bands = [0.0; BANDS];
         bands[..n].copy_from_slice(&self.current);
@@ -228,7 +240,7 @@ impl OnsetDetector {
             self.chroma.update();
         }
         self.hops += 1;
-        OnsetFrame { flux, low_flux, loud_flux, rms, bands, chroma: self.chroma.value() }
+        OnsetFrame { flux, low_flux, high_flux, loud_flux, rms, bands, chroma: self.chroma.value() }
     }
 }
 

@@ -52,6 +52,13 @@ const HALF_BEAT_REACH: f64 = 0.15;
 /// Centre and width (octaves) of the tempo prior.
 const PRIOR_BPM: f64 = 120.0;
 const PRIOR_OCTAVES: f64 = 1.4;
+/// Music without drums is felt slower (a solo piano's eighth-note arpeggio is not its beat): the
+/// prior's centre moves down by up to this many octaves as the share of the onset strength above
+/// 5 kHz (hats, cymbals, snares) falls from [`PERCUSSIVE_SHARE`] to 0, measured over
+/// [`TIMBRE_S`].
+const DRUMLESS_OCTAVES: f64 = 1.0;
+const PERCUSSIVE_SHARE: f64 = 0.6;
+const TIMBRE_S: f64 = 8.0;
 /// Periods closer than this (relative) are the same tempo.
 const SAME_TEMPO: f64 = 0.04;
 /// Updates a new tempo must win in a row to replace the current one (double for an octave jump).
@@ -233,6 +240,9 @@ struct Core {
     baseline: f32,
     low_baseline: f32,
     loud_baseline: f32,
+    /// Running means of the high-band and whole flux (see [`DRUMLESS_OCTAVES`]).
+    high_mean: f64,
+    flux_mean: f64,
     /// Scratch for the analysis (allocated once).
     series: Vec<f32>,
     acf: Vec<f32>,
@@ -286,6 +296,8 @@ impl Core {
             baseline: 0.0,
             low_baseline: 0.0,
             loud_baseline: 0.0,
+            high_mean: 0.0,
+            flux_mean: 0.0,
             series: vec![0.0; capacity],
             acf: vec![0.0; max_lag.min(capacity)],
             scores: vec![0.0; candidates],
@@ -359,6 +371,10 @@ impl Core {
         self.recent_rms[ACCENT_FRAMES - 1] = frame.rms;
         let loud = (frame.loud_flux - self.loud_baseline).max(0.0);
         self.loud_baseline += (frame.loud_flux - self.loud_baseline) * (dt / BASELINE_S) as f32;
+        // Even weights over the first frames, then a fade over TIMBRE_S.
+        let gain = (dt / TIMBRE_S).max(1.0 / (self.frames + 1) as f64);
+        self.high_mean += (f64::from(frame.high_flux) - self.high_mean) * gain;
+        self.flux_mean += (f64::from(frame.flux) - self.flux_mean) * gain;
         self.history[self.head] = strength;
         self.loud_history[self.head] = loud;
         self.head = (self.head + 1) % self.history.len();
@@ -384,6 +400,12 @@ impl Core {
         if self.frames % update_every == 0 && self.len as f64 >= MIN_HISTORY_S * self.frame_rate {
             self.update();
         }
+    }
+
+    /// The centre of the tempo prior for the music heard lately (see [`DRUMLESS_OCTAVES`]).
+    fn prior_bpm(&self) -> f64 {
+        let share = if self.flux_mean > 1e-9 { self.high_mean / self.flux_mean } else { 1.0 };
+        PRIOR_BPM * (-DRUMLESS_OCTAVES * (1.0 - (share / PERCUSSIVE_SHARE).min(1.0))).exp2()
     }
 
     /// Onset strength `back` frames before the newest (fractional, linearly interpolated).

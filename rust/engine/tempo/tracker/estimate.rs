@@ -3,7 +3,7 @@
 
 use super::{
     ring_back, Core, HALF_BEAT_REACH, HARMONICS, PERIOD_GAIN, PERIOD_STEP, PHASE_DECAY, PHASE_STEP,
-    PHASE_WINDOW_S, PRIOR_BPM, PRIOR_OCTAVES, SAME_TEMPO, SWITCH_VOTES,
+    PHASE_WINDOW_S, PRIOR_OCTAVES, SAME_TEMPO, SWITCH_VOTES,
 };
 
 impl Core {
@@ -48,12 +48,13 @@ impl Core {
                 _ => 0.0,
             }
         };
+        let prior_bpm = self.prior_bpm();
         let mut best = (0usize, f64::NEG_INFINITY);
         for (i, score) in self.scores.iter_mut().enumerate() {
             let period = self.min_period + i as f64 * PERIOD_STEP;
             let comb: f64 = (1..=harmonics).map(|k| lookup(k as f64 * period)).sum();
             let bpm = 60.0 * self.frame_rate / period;
-            let octaves = (bpm / PRIOR_BPM).log2() / PRIOR_OCTAVES;
+            let octaves = (bpm / prior_bpm).log2() / PRIOR_OCTAVES;
             *score = comb * (-0.5 * octaves * octaves).exp();
             if *score > best.1 {
                 best = (i, *score);
