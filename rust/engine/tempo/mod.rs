@@ -3,7 +3,8 @@
 //!
 //! - [`phase`]: beat-grid math (regular grids and analysis beat lists) and the per-reader `beat`
 //!   edge.
-//! - [`onset`], [`tracker`]: the real-time beat tracker (onset strength → tempo → phase lock).
+//! - [`onset`], [`tracker`]: the real-time beat tracker (onset strength → tempo → phase lock);
+//!   `chroma` gives it the harmony that marks bar lines.
 //! - [`audio`]: moves TouchDesigner's audio off the cook path to the tracker's own thread.
 //! - [`tap`]: the manual clock.
 //! - [`select`]: picks, per cook, which of them drives the channels.
@@ -11,6 +12,7 @@
 //! Everything a cook calls here is allocation-free and lock-free.
 
 pub mod audio;
+mod chroma;
 pub mod onset;
 mod published;
 #[cfg(test)]

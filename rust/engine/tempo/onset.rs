@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 
+use super::chroma::{Chroma, PITCH_CLASSES};
 use rustfft::num_complex::Complex;
 use rustfft::{Fft, FftPlanner};
 
@@ -17,13 +18,21 @@ const FRAMES_PER_SECOND: f64 = 100.0;
 pub(crate) const BANDS: usize = 32;
 /// Bands whose upper edge is at or below this carry the kick (and the lowest bass notes): their
 /// accents mark downbeats. (Weighting them in the phase comb was measured and did not help: house
-/// bass lines play the off-beats.)
+/// bass lines play the off-beats; [`OnsetFrame::loud_flux`] is what tells a kick from them.)
 const LOW_HZ: f64 = 100.0;
+/// Bands starting at or above this carry cymbals, hats and snare noise, which most drummed music
+/// has and music without drums (a piano, strings) barely has.
+const HIGH_HZ: f64 = 5_000.0;
 /// Lowest and highest band edge in Hz.
 const BAND_LOW_HZ: f64 = 30.0;
 const BAND_HIGH_HZ: f64 = 16_000.0;
+/// The chroma is recomputed every this many hops.
+const CHROMA_EVERY: u64 = 4;
 /// Log compression: `ln(1 + LOG_GAIN · magnitude)`, so −60 dBFS maps to about ln 2.
 const LOG_GAIN: f32 = 1000.0;
+/// The same for [`OnsetFrame::loud_flux`]: gain 1 is nearly linear below full scale, so an onset
+/// counts by how loud it is, not by how many bands it touches.
+const LOUD_GAIN: f32 = 1.0;
 
 /// What one hop of audio produced.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -32,16 +41,33 @@ pub struct OnsetFrame {
     pub flux: f32,
     /// The same over the bands below [`LOW_HZ`] only (kick and bass).
     pub low_flux: f32,
+    /// The same over the bands above [`HIGH_HZ`] (the whole flux when there are none, at low
+    /// sample rates): how much of the onset strength is percussion.
+    pub high_flux: f32,
+    /// Spectral flux of the barely compressed magnitudes: loud onsets (a kick) far outweigh quiet
+    /// ones (hats), which the log-compressed `flux` counts alike. It settles which of two
+    /// half-a-beat-apart phases carries the beat.
+    pub loud_flux: f32,
     /// RMS level of the hop's samples.
     pub rms: f32,
     /// Log-compressed magnitude of each band (the first `band_count()`; the rest 0): the
     /// timbre and rough harmony of the hop, for downbeats and sections.
     pub bands: [f32; BANDS],
+    /// Pitch-class profile of the last ~90 ms (updated every few hops), for downbeats.
+    pub chroma: [f32; PITCH_CLASSES],
 }
 
 impl Default for OnsetFrame {
     fn default() -> Self {
-        OnsetFrame { flux: 0.0, low_flux: 0.0, rms: 0.0, bands: [0.0; BANDS] }
+        OnsetFrame {
+            flux: 0.0,
+            low_flux: 0.0,
+            high_flux: 0.0,
+            loud_flux: 0.0,
+            rms: 0.0,
+            bands: [0.0; BANDS],
+            chroma: [0.0; PITCH_CLASSES],
+        }
     }
 }
 
@@ -60,12 +86,19 @@ pub struct OnsetDetector {
     bands: Vec<(usize, usize)>,
     /// How many of the first bands lie below [`LOW_HZ`].
     low_bands: usize,
+    /// The first band above [`HIGH_HZ`].
+    high_from: usize,
     previous: Vec<f32>,
     current: Vec<f32>,
+    /// The bands compressed by [`LOUD_GAIN`], this hop and the previous one.
+    loud_previous: Vec<f32>,
+    loud_current: Vec<f32>,
     has_previous: bool,
     /// Scales a bin magnitude so a full-scale sine reads about 1.
     norm: f32,
     sum_squares: f64,
+    chroma: Chroma,
+    hops: u64,
 }
 
 impl std::fmt::Debug for OnsetDetector {
@@ -90,6 +123,7 @@ impl OnsetDetector {
         let bands = band_bins(size, sample_rate);
         let bin_hz = sample_rate / size as f64;
         let low_bands = bands.iter().filter(|&&(_, end)| end as f64 * bin_hz <= LOW_HZ).count().max(1);
+        let high_from = bands.iter().position(|&(start, _)| start as f64 * bin_hz >= HIGH_HZ).unwrap_or(0);
         OnsetDetector {
             hop,
             frame_rate: sample_rate / hop as f64,
@@ -101,11 +135,16 @@ impl OnsetDetector {
             scratch,
             previous: vec![0.0; bands.len()],
             current: vec![0.0; bands.len()],
+            loud_previous: vec![0.0; bands.len()],
+            loud_current: vec![0.0; bands.len()],
             bands,
             low_bands,
+            high_from,
             has_previous: false,
             norm,
             sum_squares: 0.0,
+            chroma: Chroma::new(sample_rate),
+            hops: 0,
         }
     }
 
@@ -144,6 +183,7 @@ impl OnsetDetector {
         self.filled = self.frame.len() - self.hop;
         self.has_previous = false;
         self.sum_squares = 0.0;
+        self.chroma.reset();
     }
 
     /// Feeds mono samples; calls `on_frame` once per completed hop, in order.
@@ -156,6 +196,7 @@ impl OnsetDetector {
                 self.sum_squares += f64::from(s) * f64::from(s);
             }
             self.filled += n;
+            self.chroma.feed(&samples[..n]);
             samples = &samples[n..];
             if self.filled == self.frame.len() {
                 on_frame(self.analyse());
@@ -170,29 +211,43 @@ impl OnsetDetector {
             *c = Complex::new(s * w, 0.0);
         }
         self.fft.process_with_scratch(&mut self.spectrum, &mut self.scratch);
-        for (value, &(start, end)) in self.current.iter_mut().zip(&self.bands) {
-            let magnitude: f32 = self.spectrum[start..end].iter().map(|c| c.norm()).sum();
-            *value = (1.0 + LOG_GAIN * self.norm * magnitude).ln();
+        let bands_in = self.current.iter_mut().zip(self.loud_current.iter_mut()).zip(&self.bands);
+        for ((value, loud), &(start, end)) in bands_in {
+            let magnitude = self.norm * self.spectrum[start..end].iter().map(|c| c.norm()).sum::<f32>();
+            *value = (LOG_GAIN * magnitude).ln_1p();
+            *loud = (LOUD_GAIN * magnitude).ln_1p();
         }
-        let rise = |from: usize, to: usize| {
-            self.current[from..to]
-                .iter()
-                .zip(&self.previous[from..to])
-                .map(|(c, p)| (c - p).max(0.0))
-                .sum::<f32>()
-                / (to - from) as f32
-        };
         let n = self.current.len();
-        let (flux, low_flux) =
-            if self.has_previous { (rise(0, n), rise(0, self.low_bands)) } else { (0.0, 0.0) };
+        let (flux, low_flux, high_flux, loud_flux) = if self.has_previous {
+            let (current, previous, high) = (&self.current, &self.previous, self.high_from);
+            (
+                rise(current, previous),
+                rise(&current[..self.low_bands], previous),
+                rise(&current[high..], &previous[high..]),
+                rise(&self.loud_current, &self.loud_previous),
+            )
+        } else {
+            (0.0, 0.0, 0.0, 0.0)
+        };
         let mut bands = [0.0; BANDS];
         bands[..n].copy_from_slice(&self.current);
         std::mem::swap(&mut self.current, &mut self.previous);
+        std::mem::swap(&mut self.loud_current, &mut self.loud_previous);
         self.has_previous = true;
         let rms = (self.sum_squares / self.hop as f64).sqrt() as f32;
         self.sum_squares = 0.0;
-        OnsetFrame { flux, low_flux, rms, bands }
+        if self.hops % CHROMA_EVERY == 0 {
+            self.chroma.update();
+        }
+        self.hops += 1;
+        OnsetFrame { flux, low_flux, high_flux, loud_flux, rms, bands, chroma: self.chroma.value() }
     }
+}
+
+/// Mean rise of `current` over `previous`, band by band (falls count 0).
+fn rise(current: &[f32], previous: &[f32]) -> f32 {
+    let sum: f32 = current.iter().zip(previous).map(|(c, p)| (c - p).max(0.0)).sum();
+    sum / current.len().max(1) as f32
 }
 
 /// Log-spaced bands between [`BAND_LOW_HZ`] and [`BAND_HIGH_HZ`] (or Nyquist), as FFT bin ranges;

@@ -46,9 +46,20 @@ const PERIOD_STEP: f64 = 0.1;
 const PHASE_STEP: f64 = 0.25;
 /// Weight of each older beat in the phase comb.
 const PHASE_DECAY: f64 = 0.8;
+/// How far (fraction of a beat) around a phase, and around the phase half a beat away, the loud
+/// onsets are compared: wide enough that a slow attack peaking late still counts for its beat.
+const HALF_BEAT_REACH: f64 = 0.15;
 /// Centre and width (octaves) of the tempo prior.
 const PRIOR_BPM: f64 = 120.0;
 const PRIOR_OCTAVES: f64 = 1.4;
+/// Music without drums is felt slower (a solo piano's eighth-note arpeggio is not its beat): the
+/// prior's centre moves down by up to this many octaves as the share of the onset strength above
+/// 5 kHz (hats, cymbals, snares) falls from [`PERCUSSIVE_SHARE`] to 0, measured over
+/// [`TIMBRE_S`]. Drummed music measures 0.75 or more, clicks with a noisy attack about 0.43, a
+/// piano about 0.25.
+const DRUMLESS_OCTAVES: f64 = 1.5;
+const PERCUSSIVE_SHARE: f64 = 0.35;
+const TIMBRE_S: f64 = 8.0;
 /// Periods closer than this (relative) are the same tempo.
 const SAME_TEMPO: f64 = 0.04;
 /// Updates a new tempo must win in a row to replace the current one (double for an octave jump).
@@ -68,6 +79,10 @@ const LOCK_UPDATES: u32 = 4;
 const SILENCE_DB: f64 = -55.0;
 /// Silence longer than this loses the lock.
 const SILENCE_UNLOCK_S: f64 = 2.0;
+/// The music stopped (only reverb rings on) when no onset above this share of the recent peak
+/// came for this many beats: the lock is lost until one comes. Rests in a groove are shorter.
+const REST_ONSET: f64 = 0.1;
+const REST_UNLOCK_BEATS: f64 = 1.0;
 /// Time constants of the flux baseline, the loudness meter, the onset pulse and its normaliser.
 const BASELINE_S: f64 = 0.3;
 const LOUDNESS_S: f64 = 0.3;
@@ -87,6 +102,11 @@ const ACCENT_FRAMES: usize = 7;
 /// Weight of the spectral change into a beat (a new chord, an instrument entering) against the
 /// low-band accent at its start, in the downbeat evidence.
 const CHANGE_WEIGHT: f32 = 1.5;
+/// Weight of the harmonic change into a beat (the cosine distance of its mean chroma from the
+/// previous beat's): chords and bass notes change at bar lines in most music. The floor is the
+/// change below which the harmony counts as steady.
+const CHROMA_WEIGHT: f32 = 3.0;
+const CHROMA_FLOOR: f32 = 0.01;
 /// The spectral change into a beat is measured between these frequencies: where chords and bass
 /// harmonics sound, above the kick and below the hats, so a kick after a snare is not a change.
 const HARMONY_LOW_HZ: f64 = 150.0;
@@ -214,15 +234,22 @@ struct Core {
     frames: u64,
     /// Rectified, baseline-free onset strength; a ring of the last [`HISTORY_S`].
     history: Vec<f32>,
+    /// The same for the loud flux (same head and length), which picks between half-beat phases.
+    loud_history: Vec<f32>,
     head: usize,
     len: usize,
     baseline: f32,
     low_baseline: f32,
+    loud_baseline: f32,
+    /// Running means of the high-band and whole flux (see [`DRUMLESS_OCTAVES`]).
+    high_mean: f64,
+    flux_mean: f64,
     /// Scratch for the analysis (allocated once).
     series: Vec<f32>,
     acf: Vec<f32>,
     scores: Vec<f64>,
     phase_scores: Vec<f64>,
+    loud_scores: Vec<f64>,
     /// Candidate periods, in frames.
     min_period: f64,
     max_period: f64,
@@ -244,6 +271,8 @@ struct Core {
     onset_pulse: f64,
     onset_peak: f64,
     quiet_frames: u64,
+    /// Onset frames since the last onset above [`REST_ONSET`].
+    frames_since_onset: u64,
     epoch: u64,
 }
 
@@ -262,14 +291,19 @@ impl Core {
             origin,
             frames: 0,
             history: vec![0.0; capacity],
+            loud_history: vec![0.0; capacity],
             head: 0,
             len: 0,
             baseline: 0.0,
             low_baseline: 0.0,
+            loud_baseline: 0.0,
+            high_mean: 0.0,
+            flux_mean: 0.0,
             series: vec![0.0; capacity],
             acf: vec![0.0; max_lag.min(capacity)],
             scores: vec![0.0; candidates],
             phase_scores: vec![0.0; (max_period / PHASE_STEP).ceil() as usize + 1],
+            loud_scores: vec![0.0; (max_period / PHASE_STEP).ceil() as usize + 1],
             min_period,
             max_period,
             period_frames: None,
@@ -289,6 +323,7 @@ impl Core {
             onset_pulse: 0.0,
             onset_peak: 0.0,
             quiet_frames: 0,
+            frames_since_onset: 0,
             epoch,
         }
     }
@@ -313,7 +348,10 @@ impl Core {
     }
 
     fn is_locked(&self) -> bool {
-        self.locked && (self.quiet_frames as f64) < SILENCE_UNLOCK_S * self.frame_rate
+        let rest = self.period_frames.map_or(f64::INFINITY, |p| REST_UNLOCK_BEATS * p);
+        self.locked
+            && (self.quiet_frames as f64) < SILENCE_UNLOCK_S * self.frame_rate
+            && (self.frames_since_onset as f64) < rest
     }
 
     /// Audio clock that onset frame `t` (fractional, counted since the restart) stands for.
@@ -332,7 +370,14 @@ impl Core {
         self.recent_low[ACCENT_FRAMES - 1] = low;
         self.recent_rms.rotate_left(1);
         self.recent_rms[ACCENT_FRAMES - 1] = frame.rms;
+        let loud = (frame.loud_flux - self.loud_baseline).max(0.0);
+        self.loud_baseline += (frame.loud_flux - self.loud_baseline) * (dt / BASELINE_S) as f32;
+        // Even weights over the first frames, then a fade over TIMBRE_S.
+        let gain = (dt / TIMBRE_S).max(1.0 / (self.frames + 1) as f64);
+        self.high_mean += (f64::from(frame.high_flux) - self.high_mean) * gain;
+        self.flux_mean += (f64::from(frame.flux) - self.flux_mean) * gain;
         self.history[self.head] = strength;
+        self.loud_history[self.head] = loud;
         self.head = (self.head + 1) % self.history.len();
         self.len = (self.len + 1).min(self.history.len());
         self.frames += 1;
@@ -348,12 +393,20 @@ impl Core {
         let s = f64::from(strength);
         self.onset_peak = (self.onset_peak * (-dt / ONSET_PEAK_S).exp()).max(s).max(1e-3);
         self.onset_pulse = (self.onset_pulse * (-dt / ONSET_PULSE_S).exp()).max(s / self.onset_peak);
+        self.frames_since_onset =
+            if s > REST_ONSET * self.onset_peak { 0 } else { self.frames_since_onset + 1 };
 
         self.track_accents(&frame);
         let update_every = (UPDATE_S * self.frame_rate).round().max(1.0) as u64;
         if self.frames % update_every == 0 && self.len as f64 >= MIN_HISTORY_S * self.frame_rate {
             self.update();
         }
+    }
+
+    /// The centre of the tempo prior for the music heard lately (see [`DRUMLESS_OCTAVES`]).
+    fn prior_bpm(&self) -> f64 {
+        let share = if self.flux_mean > 1e-9 { self.high_mean / self.flux_mean } else { 1.0 };
+        PRIOR_BPM * (-DRUMLESS_OCTAVES * (1.0 - (share / PERCUSSIVE_SHARE).min(1.0))).exp2()
     }
 
     /// Onset strength `back` frames before the newest (fractional, linearly interpolated).
@@ -377,7 +430,7 @@ impl Core {
             let window = (SECTION_WINDOW_S * self.frame_rate).min(0.8 * grid.period / self.hop);
             self.bar.start_beat(beat, window.max(1.0) as u32);
         }
-        self.bar.add_frame(&frame.bands);
+        self.bar.add_frame(&frame.bands, &frame.chroma);
         if let Some((beat, due)) = self.pending_accent {
             if self.frames >= due {
                 self.pending_accent = None;

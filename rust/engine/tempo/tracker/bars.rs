@@ -25,9 +25,10 @@
 //! Everything is fixed-size: no allocation after [`BarTracker::new`].
 
 use super::{
-    ACCENT_DECAY, ACCENT_NORM_BEATS, CHANGE_WEIGHT, LEVEL_WEIGHT, METERS, METER_SWITCH, SECTION_FLOOR,
-    SECTION_GAIN, SECTION_MIN_BARS, SECTION_RATIO,
+    ACCENT_DECAY, ACCENT_NORM_BEATS, CHANGE_WEIGHT, CHROMA_FLOOR, CHROMA_WEIGHT, LEVEL_WEIGHT, METERS,
+    METER_SWITCH, SECTION_FLOOR, SECTION_GAIN, SECTION_MIN_BARS, SECTION_RATIO,
 };
+use crate::engine::tempo::chroma::{self, PITCH_CLASSES};
 use crate::engine::tempo::onset::BANDS;
 
 #[derive(Debug)]
@@ -42,6 +43,10 @@ pub(super) struct BarTracker {
     low_mean: RunningMean,
     level_mean: RunningMean,
     change_mean: RunningMean,
+    chroma_mean: RunningMean,
+    /// Sum of the chroma of the current beat's frames, and the previous beat's.
+    chroma_sum: [f32; PITCH_CLASSES],
+    previous_chroma: Option<[f32; PITCH_CLASSES]>,
     /// Sum of the band spectra of the current beat, and its frame count.
     beat_sum: [f32; BANDS],
     beat_frames: u32,
@@ -74,6 +79,9 @@ impl BarTracker {
             low_mean: RunningMean::default(),
             level_mean: RunningMean::default(),
             change_mean: RunningMean::default(),
+            chroma_mean: RunningMean::default(),
+            chroma_sum: [0.0; PITCH_CLASSES],
+            previous_chroma: None,
             beat_sum: [0.0; BANDS],
             beat_frames: 0,
             previous_beat: None,
@@ -98,6 +106,7 @@ impl BarTracker {
     /// Beat `beat` starts and opens its section window of `window` frames.
     pub(super) fn start_beat(&mut self, beat: i64, window: u32) {
         self.beat_sum = [0.0; BANDS];
+        self.chroma_sum = [0.0; PITCH_CLASSES];
         self.beat_frames = 0;
         self.window_position = beat.rem_euclid(i64::from(self.beats_per_bar)) as usize;
         self.window_left = window;
@@ -105,10 +114,13 @@ impl BarTracker {
         self.window_frames = 0;
     }
 
-    /// One onset frame's band spectrum.
-    pub(super) fn add_frame(&mut self, bands: &[f32; BANDS]) {
+    /// One onset frame's band spectrum and chroma.
+    pub(super) fn add_frame(&mut self, bands: &[f32; BANDS], chroma: &[f32; PITCH_CLASSES]) {
         for (s, b) in self.beat_sum.iter_mut().zip(bands) {
             *s += b;
+        }
+        for (s, c) in self.chroma_sum.iter_mut().zip(chroma) {
+            *s += c;
         }
         self.beat_frames += 1;
         if self.window_left > 0 {
@@ -143,6 +155,15 @@ impl BarTracker {
             }
         }
         self.previous_beat = next_follows.then_some(mean);
+        if let Some(previous) = &self.previous_chroma {
+            // A floor under the mean: where the harmony never changes (a click track), chroma
+            // jitter must not pass for an accent.
+            let change = chroma::distance(&self.chroma_sum, previous);
+            if let Some(x) = self.chroma_mean.normalise_floored(change, CHROMA_FLOOR) {
+                self.add(ended, CHROMA_WEIGHT * x);
+            }
+        }
+        self.previous_chroma = next_follows.then_some(self.chroma_sum);
     }
 
     /// The low-band and level (RMS) accents at the start of `beat`.
@@ -252,6 +273,11 @@ impl RunningMean {
         self.count = (self.count + 1.0).min(ACCENT_NORM_BEATS);
         self.mean += (x - self.mean) / self.count;
         (self.mean > 1e-6).then(|| x / self.mean)
+    }
+
+    /// [`RunningMean::normalise`] by at least `floor`.
+    fn normalise_floored(&mut self, x: f32, floor: f32) -> Option<f32> {
+        self.normalise(x).map(|_| x / self.mean.max(floor))
     }
 }
 

@@ -2,8 +2,8 @@
 //! period, and a decaying comb of pulses slid over the recent onsets finds where the last beat was.
 
 use super::{
-    Core, HARMONICS, PERIOD_GAIN, PERIOD_STEP, PHASE_DECAY, PHASE_STEP, PHASE_WINDOW_S, PRIOR_BPM,
-    PRIOR_OCTAVES, SAME_TEMPO, SWITCH_VOTES,
+    ring_back, Core, HALF_BEAT_REACH, HARMONICS, PERIOD_GAIN, PERIOD_STEP, PHASE_DECAY, PHASE_STEP,
+    PHASE_WINDOW_S, PRIOR_OCTAVES, SAME_TEMPO, SWITCH_VOTES,
 };
 
 impl Core {
@@ -48,12 +48,13 @@ impl Core {
                 _ => 0.0,
             }
         };
+        let prior_bpm = self.prior_bpm();
         let mut best = (0usize, f64::NEG_INFINITY);
         for (i, score) in self.scores.iter_mut().enumerate() {
             let period = self.min_period + i as f64 * PERIOD_STEP;
             let comb: f64 = (1..=harmonics).map(|k| lookup(k as f64 * period)).sum();
             let bpm = 60.0 * self.frame_rate / period;
-            let octaves = (bpm / PRIOR_BPM).log2() / PRIOR_OCTAVES;
+            let octaves = (bpm / prior_bpm).log2() / PRIOR_OCTAVES;
             *score = comb * (-0.5 * octaves * octaves).exp();
             if *score > best.1 {
                 best = (i, *score);
@@ -98,30 +99,52 @@ impl Core {
     }
 
     /// How many frames before the newest the last beat was, for a beat period in frames.
+    ///
+    /// The log-compressed onsets time the beat; whether it is that phase or the one half a beat
+    /// away is settled by the loud onsets. Off-beat open hats and a bass line on the "and" (house)
+    /// touch as many bands as a kick, so the log flux cannot tell them apart; the kick is far
+    /// louder, so the barely compressed flux can.
     pub(super) fn estimate_phase(&mut self, period: f64) -> Option<f64> {
         let span = (PHASE_WINDOW_S * self.frame_rate).min((self.len - 1) as f64);
         let beats = ((span / period).floor() as usize).max(1);
         let steps = ((period / PHASE_STEP).ceil() as usize).min(self.phase_scores.len());
-        let mut best = (0usize, f64::NEG_INFINITY);
-        for i in 0..steps {
-            let back = i as f64 * PHASE_STEP;
+        let comb = |ring: &[f32], back: f64| {
             let mut weight = 1.0;
             let mut score = 0.0;
             for k in 0..beats {
-                score += weight * self.history_back(back + k as f64 * period);
+                score += weight * ring_back(ring, self.head, self.len, back + k as f64 * period);
                 weight *= PHASE_DECAY;
             }
-            self.phase_scores[i] = score;
-            if score > best.1 {
-                best = (i, score);
-            }
+            score
+        };
+        for i in 0..steps {
+            let back = i as f64 * PHASE_STEP;
+            self.phase_scores[i] = comb(&self.history, back);
+            self.loud_scores[i] = comb(&self.loud_history, back);
         }
-        if best.1 <= 0.0 {
+        let scores = &self.phase_scores[..steps];
+        let mut best = argmax(scores, 0..steps)?;
+        if scores[best] <= 0.0 {
             return None;
         }
-        let offset = parabola_peak(&self.phase_scores[..steps], best.0, true);
-        Some(((best.0 as f64 + offset) * PHASE_STEP).rem_euclid(period))
+        let reach = (HALF_BEAT_REACH * steps as f64).round() as usize;
+        let around = |centre: usize| centre + steps - reach..=centre + steps + reach;
+        let loud_near = |centre: usize| {
+            around(centre).map(|i| self.loud_scores[i % steps]).fold(f64::NEG_INFINITY, f64::max)
+        };
+        let opposite = best + steps / 2;
+        if loud_near(opposite) > loud_near(best) {
+            best = argmax(scores, around(opposite)).map_or(best, |i| i % steps);
+        }
+        let offset = parabola_peak(scores, best, true);
+        Some(((best as f64 + offset) * PHASE_STEP).rem_euclid(period))
     }
+}
+
+/// Where over `indices` (taken modulo its length) `values` is largest.
+fn argmax(values: &[f64], indices: impl Iterator<Item = usize>) -> Option<usize> {
+    let n = values.len();
+    indices.filter(|_| n > 0).max_by(|&a, &b| values[a % n].total_cmp(&values[b % n]))
 }
 
 /// Sub-step position of the peak at `i` of `values` by fitting a parabola through it and its
