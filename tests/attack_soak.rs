@@ -30,6 +30,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use support::fake_api::{FakeApi, Reply};
+use support::param_index;
 use support::truth::Truth;
 use td_spotify::api::client::now;
 use td_spotify::auth::secret::{AccessToken, RefreshToken};
@@ -178,27 +179,14 @@ struct Op {
     strings: Vec<(u32, CString)>,
 }
 
-fn param(name: &str) -> u32 {
-    (0..td_spotify_param_count())
-        .find(|&i| {
-            let mut info = std::mem::MaybeUninit::<TdsParamInfo>::uninit();
-            // SAFETY: `info` is writable; names are static C strings.
-            unsafe {
-                td_spotify_param_info(i, info.as_mut_ptr()) == TdsResult::Ok
-                    && CStr::from_ptr(info.assume_init().name).to_str() == Ok(name)
-            }
-        })
-        .unwrap_or_else(|| panic!("no parameter {name}"))
-}
-
 impl Op {
     fn new(family: u32, strings: &[(&str, &str)]) -> Op {
         let inst = td_spotify_instance_new(family);
         assert!(!inst.is_null());
         Op {
             inst,
-            numbers: vec![(param("Active"), 1.0), (param("Pollinterval"), 1.0)],
-            strings: strings.iter().map(|(n, v)| (param(n), CString::new(*v).unwrap())).collect(),
+            numbers: vec![(param_index("Active"), 1.0), (param_index("Pollinterval"), 1.0)],
+            strings: strings.iter().map(|(n, v)| (param_index(n), CString::new(*v).unwrap())).collect(),
         }
     }
 

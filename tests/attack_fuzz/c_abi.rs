@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 
-use crate::support;
+use crate::support::{self, param_index};
 use td_spotify::ffi::api_version::td_spotify_api_version;
 use td_spotify::ffi::*;
 
@@ -19,19 +19,6 @@ fn sandbox() -> PathBuf {
     std::env::set_var("TD_SPOTIFY_ACCOUNTS_URL", "http://127.0.0.1:9");
     std::env::set_var("TD_SPOTIFY_NO_BROWSER", "1");
     temp_dir("fuzz-ffi")
-}
-
-fn param_index(name: &str) -> u32 {
-    (0..td_spotify_param_count())
-        .find(|&i| {
-            let mut info = std::mem::MaybeUninit::<TdsParamInfo>::uninit();
-            // SAFETY: `info` is writable; the name is a static C string.
-            unsafe {
-                td_spotify_param_info(i, info.as_mut_ptr()) == TdsResult::Ok
-                    && std::ffi::CStr::from_ptr(info.assume_init().name).to_str() == Ok(name)
-            }
-        })
-        .unwrap_or_else(|| panic!("no parameter {name}"))
 }
 
 #[derive(Debug, Clone)]

@@ -23,6 +23,21 @@ use td_spotify::model::BoxFuture;
 
 use fake_api::FakeApi;
 
+/// The index of parameter `name`, found through the C ABI as a host would.
+pub fn param_index(name: &str) -> u32 {
+    use td_spotify::ffi::{td_spotify_param_count, td_spotify_param_info, TdsParamInfo, TdsResult};
+    (0..td_spotify_param_count())
+        .find(|&i| {
+            let mut info = std::mem::MaybeUninit::<TdsParamInfo>::uninit();
+            // SAFETY: `info` is writable; the name is a static C string.
+            unsafe {
+                td_spotify_param_info(i, info.as_mut_ptr()) == TdsResult::Ok
+                    && std::ffi::CStr::from_ptr(info.assume_init().name).to_str() == Ok(name)
+            }
+        })
+        .unwrap_or_else(|| panic!("no parameter {name}"))
+}
+
 /// A login session stand-in: hands out `current`, and on a 401 the next scripted refresh.
 pub struct Tokens {
     current: Mutex<String>,
