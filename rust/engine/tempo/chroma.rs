@@ -7,10 +7,7 @@
 //! Buffers are allocated in [`Chroma::new`]; [`Chroma::feed`] and [`Chroma::update`] allocate
 //! nothing.
 
-use std::sync::Arc;
-
-use rustfft::num_complex::Complex;
-use rustfft::{Fft, FftPlanner};
+use super::spectrum::WindowedFft;
 
 /// Pitch classes.
 pub(crate) const PITCH_CLASSES: usize = 12;
@@ -27,19 +24,15 @@ pub(crate) struct Chroma {
     /// The last `window.len()` samples, a ring whose next slot is `head`.
     ring: Vec<f32>,
     head: usize,
-    window: Vec<f32>,
-    fft: Arc<dyn Fft<f32>>,
-    spectrum: Vec<Complex<f32>>,
-    scratch: Vec<Complex<f32>>,
+    fft: WindowedFft,
     /// `(bin, pitch class)` of every bin that counts.
     bins: Vec<(usize, u8)>,
-    norm: f32,
     value: [f32; PITCH_CLASSES],
 }
 
 impl std::fmt::Debug for Chroma {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Chroma").field("window", &self.window.len()).finish()
+        f.debug_struct("Chroma").field("window", &self.fft.len()).finish()
     }
 }
 
@@ -47,12 +40,6 @@ impl Chroma {
     /// A chroma meter for audio at `sample_rate` Hz.
     pub(crate) fn new(sample_rate: f64) -> Self {
         let size = ((WINDOW_S * sample_rate) as usize).next_power_of_two().max(64);
-        let window: Vec<f32> = (0..size)
-            .map(|i| (0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / size as f64).cos()) as f32)
-            .collect();
-        let norm = 2.0 / window.iter().sum::<f32>();
-        let fft = FftPlanner::new().plan_fft_forward(size);
-        let scratch = vec![Complex::default(); fft.get_inplace_scratch_len()];
         let bin_hz = sample_rate / size as f64;
         let bins = (1..size / 2)
             .filter(|&b| (LOW_HZ..=HIGH_HZ).contains(&(b as f64 * bin_hz)))
@@ -64,12 +51,8 @@ impl Chroma {
         Chroma {
             ring: vec![0.0; size],
             head: 0,
-            window,
-            fft,
-            spectrum: vec![Complex::default(); size],
-            scratch,
+            fft: WindowedFft::new(size),
             bins,
-            norm,
             value: [0.0; PITCH_CLASSES],
         }
     }
@@ -87,16 +70,12 @@ impl Chroma {
 
     /// Recomputes the chroma of the latest window.
     pub(crate) fn update(&mut self) {
-        let n = self.ring.len();
+        let norm = self.fft.norm();
         let ordered = self.ring[self.head..].iter().chain(&self.ring[..self.head]);
-        for ((c, &s), &w) in self.spectrum.iter_mut().zip(ordered).zip(&self.window) {
-            *c = Complex::new(s * w, 0.0);
-        }
-        debug_assert_eq!(self.spectrum.len(), n);
-        self.fft.process_with_scratch(&mut self.spectrum, &mut self.scratch);
+        let spectrum = self.fft.transform(ordered);
         self.value = [0.0; PITCH_CLASSES];
         for &(bin, class) in &self.bins {
-            self.value[usize::from(class)] += (LOG_GAIN * self.norm * self.spectrum[bin].norm()).ln_1p();
+            self.value[usize::from(class)] += (LOG_GAIN * norm * spectrum[bin].norm()).ln_1p();
         }
     }
 

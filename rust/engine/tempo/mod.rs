@@ -15,6 +15,7 @@ pub mod audio;
 mod chroma;
 pub mod onset;
 mod published;
+mod spectrum;
 #[cfg(test)]
 pub mod synth;
 pub mod tap;

@@ -6,11 +6,8 @@
 //! compression lets a quiet hi-hat count next to a loud kick. All buffers are allocated in
 //! [`OnsetDetector::new`]; processing allocates nothing.
 
-use std::sync::Arc;
-
 use super::chroma::{Chroma, PITCH_CLASSES};
-use rustfft::num_complex::Complex;
-use rustfft::{Fft, FftPlanner};
+use super::spectrum::WindowedFft;
 
 /// Onset frames per second (the hop is the sample rate divided by this, rounded).
 const FRAMES_PER_SECOND: f64 = 100.0;
@@ -78,10 +75,7 @@ pub struct OnsetDetector {
     /// The most recent `window.len()` samples; new samples are written from `filled`.
     frame: Vec<f32>,
     filled: usize,
-    window: Vec<f32>,
-    fft: Arc<dyn Fft<f32>>,
-    spectrum: Vec<Complex<f32>>,
-    scratch: Vec<Complex<f32>>,
+    fft: WindowedFft,
     /// Bin ranges `[start, end)` of each band.
     bands: Vec<(usize, usize)>,
     /// How many of the first bands lie below [`LOW_HZ`].
@@ -94,8 +88,6 @@ pub struct OnsetDetector {
     loud_previous: Vec<f32>,
     loud_current: Vec<f32>,
     has_previous: bool,
-    /// Scales a bin magnitude so a full-scale sine reads about 1.
-    norm: f32,
     sum_squares: f64,
     chroma: Chroma,
     hops: u64,
@@ -103,7 +95,7 @@ pub struct OnsetDetector {
 
 impl std::fmt::Debug for OnsetDetector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OnsetDetector").field("hop", &self.hop).field("window", &self.window.len()).finish()
+        f.debug_struct("OnsetDetector").field("hop", &self.hop).field("window", &self.fft.len()).finish()
     }
 }
 
@@ -114,12 +106,6 @@ impl OnsetDetector {
         let hop = (sample_rate / FRAMES_PER_SECOND).round().max(1.0) as usize;
         // Two hops of context, to a power of two: 1024 samples (21 ms) at 44.1 or 48 kHz.
         let size = (2 * hop).next_power_of_two();
-        let window: Vec<f32> = (0..size)
-            .map(|i| (0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / size as f64).cos()) as f32)
-            .collect();
-        let norm = 2.0 / window.iter().sum::<f32>();
-        let fft = FftPlanner::new().plan_fft_forward(size);
-        let scratch = vec![Complex::default(); fft.get_inplace_scratch_len()];
         let bands = band_bins(size, sample_rate);
         let bin_hz = sample_rate / size as f64;
         let low_bands = bands.iter().filter(|&&(_, end)| end as f64 * bin_hz <= LOW_HZ).count().max(1);
@@ -129,10 +115,7 @@ impl OnsetDetector {
             frame_rate: sample_rate / hop as f64,
             frame: vec![0.0; size],
             filled: size - hop,
-            window,
-            fft,
-            spectrum: vec![Complex::default(); size],
-            scratch,
+            fft: WindowedFft::new(size),
             previous: vec![0.0; bands.len()],
             current: vec![0.0; bands.len()],
             loud_previous: vec![0.0; bands.len()],
@@ -141,7 +124,6 @@ impl OnsetDetector {
             low_bands,
             high_from,
             has_previous: false,
-            norm,
             sum_squares: 0.0,
             chroma: Chroma::new(sample_rate),
             hops: 0,
@@ -160,7 +142,7 @@ impl OnsetDetector {
 
     /// Length of the analysis window in samples.
     pub fn window_len(&self) -> usize {
-        self.window.len()
+        self.fft.len()
     }
 
     /// Bands in use (bands narrower than a bin are merged, so fewer than [`BANDS`] at low rates).
@@ -170,7 +152,7 @@ impl OnsetDetector {
 
     /// The bands (as `start..end` indices) whose centre lies between `low_hz` and `high_hz`.
     pub fn bands_between(&self, low_hz: f64, high_hz: f64) -> std::ops::Range<usize> {
-        let bin_hz = self.frame_rate * self.hop as f64 / self.window.len() as f64;
+        let bin_hz = self.frame_rate * self.hop as f64 / self.fft.len() as f64;
         let centre = |&(start, end): &(usize, usize)| (start + end) as f64 * 0.5 * bin_hz;
         let start = self.bands.iter().position(|b| centre(b) >= low_hz).unwrap_or(self.bands.len());
         let end = self.bands.iter().rposition(|b| centre(b) <= high_hz).map_or(start, |i| (i + 1).max(start));
@@ -207,13 +189,11 @@ impl OnsetDetector {
     }
 
     fn analyse(&mut self) -> OnsetFrame {
-        for ((c, &s), &w) in self.spectrum.iter_mut().zip(&self.frame).zip(&self.window) {
-            *c = Complex::new(s * w, 0.0);
-        }
-        self.fft.process_with_scratch(&mut self.spectrum, &mut self.scratch);
+        let norm = self.fft.norm();
+        let spectrum = self.fft.transform(&self.frame);
         let bands_in = self.current.iter_mut().zip(self.loud_current.iter_mut()).zip(&self.bands);
         for ((value, loud), &(start, end)) in bands_in {
-            let magnitude = self.norm * self.spectrum[start..end].iter().map(|c| c.norm()).sum::<f32>();
+            let magnitude = norm * spectrum[start..end].iter().map(|c| c.norm()).sum::<f32>();
             *value = (LOG_GAIN * magnitude).ln_1p();
             *loud = (LOUD_GAIN * magnitude).ln_1p();
         }
