@@ -29,7 +29,7 @@ impl Default for ParamValues {
             // A menu's number is its item index, as TouchDesigner's getParInt gives it.
             numbers: PARAMS
                 .iter()
-                .map(|p| p.menu.iter().position(|m| m.name == p.default_str).map_or(p.default, |i| i as f64))
+                .map(|p| p.menu_index(p.default_str.to_bytes()).map_or(p.default, |i| i as f64))
                 .collect(),
             strings: PARAMS.iter().map(|p| p.default_str.to_string_lossy().into_owned()).collect(),
         }
@@ -59,10 +59,9 @@ impl ParamValues {
         match self.strings.get_mut(index) {
             Some(slot) if slot != value => {
                 value.clone_into(slot);
-                let menu = PARAMS[index].menu;
-                if !menu.is_empty() {
-                    let item = menu.iter().position(|m| m.name.to_bytes() == value.as_bytes());
-                    self.numbers[index] = item.map_or(-1.0, |i| i as f64);
+                let spec = &PARAMS[index];
+                if !spec.menu.is_empty() {
+                    self.numbers[index] = spec.menu_index(value.as_bytes()).map_or(-1.0, |i| i as f64);
                 }
                 true
             }

@@ -127,6 +127,12 @@ impl ParamSpec {
     pub fn name_str(&self) -> &'static str {
         self.name.to_str().unwrap_or("")
     }
+
+    /// The item index of menu token `token` (as TouchDesigner's getParInt gives it), if the menu
+    /// has it.
+    pub fn menu_index(&self, token: &[u8]) -> Option<usize> {
+        self.menu.iter().position(|m| m.name.to_bytes() == token)
+    }
 }
 
 /// Page every parameter lives on.
