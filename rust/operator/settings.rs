@@ -86,11 +86,6 @@ impl ParamValues {
         self.numbers[param as usize]
     }
 
-    /// The string value of parameter `index` (the cook compares TouchDesigner's bytes with it).
-    pub fn string_at(&self, index: usize) -> Option<&str> {
-        self.strings.get(index).map(String::as_str)
-    }
-
     pub fn string(&self, param: Param) -> &str {
         &self.strings[param as usize]
     }
